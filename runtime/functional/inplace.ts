@@ -1,0 +1,115 @@
+/**
+ * In-place ops. The new value is computed out of place, then written into the tensor's storage
+ * through dispatch, and the version counter moves so autograd can catch stale saved tensors.
+ * Autograd history is rebased onto the result; for a view, the base gets a CopySlices node.
+ */
+import { Tensor, type TensorOrScalar } from '../tensor.js';
+import { dispatch, type PrimDef } from '../dispatch.js';
+import { gradMode, noGrad } from '../autograd/mode.js';
+import { Node, SavedTensor } from '../autograd/node.js';
+import { rules } from '../autograd/rules.js';
+import * as P from '../prims.js';
+import { isFloating, type DType } from '../dtype.js';
+import { sameShape, shapeStr } from '../shape.js';
+import { generatorFor } from '../random.js';
+import { fromHost, full } from './creation.js';
+import { expand } from './movement.js';
+
+const writeDef: PrimDef<{ into: Tensor }> = {
+  op: 'copy',
+  gradName: '',
+  backward: null,
+  forward: ([src], { into }) => {
+    if (into.numel()) into.storage.backend.copy(into, P.broadcastArg(src, into.shape));
+    into.storage.version++;
+    return into;
+  },
+};
+
+const rank = (d: DType) => (d === 'bool' ? 0 : d === 'int32' ? 1 : 2);
+
+function checkTarget(self: Tensor, name: string, others: readonly unknown[]): boolean {
+  const recording = gradMode.enabled && (self.requiresGrad || others.some((o) => o instanceof Tensor && o.requiresGrad));
+  if (gradMode.enabled && self.requiresGrad) {
+    if (self.isLeaf && self._base === null) {
+      throw new Error(`${name}: a leaf Variable that requires grad is being used in an in-place operation.`);
+    }
+    if (self._base !== null && self._base.isLeaf && self._base.requiresGrad) {
+      throw new Error(`${name}: a view of a leaf Variable that requires grad is being used in an in-place operation.`);
+    }
+  }
+  return recording;
+}
+
+export function inplace<T extends Tensor>(self: T, compute: (x: Tensor) => Tensor, name: string, ...others: unknown[]): T {
+  const recording = checkTarget(self, name, others);
+  const r = compute(self);
+  if (rank(r.dtype) > rank(self.dtype)) {
+    throw new TypeError(`${name}: result type ${r.dtype} can't be cast to the desired output type ${self.dtype}`);
+  }
+  if (!sameShape(r.shape, self.shape)) {
+    throw new RangeError(`${name}: output with shape ${shapeStr(self.shape)} doesn't match the broadcast shape ${shapeStr(r.shape)}`);
+  }
+  const value = r.dtype === self.dtype ? r : noGrad(() => P.copy(r, self.dtype));
+  if (recording && r._gradFn) protectSaved(r._gradFn, self);
+  dispatch(writeDef, [value], { into: self });
+  if (recording && r.requiresGrad) rebase(self, r);
+  return self;
+}
+
+/** The result's node may have saved self itself; keep the value it saw before the write. */
+function protectSaved(node: Node, self: Tensor): void {
+  const saved = node.savedTensors;
+  if (!saved) return;
+  for (let i = 0; i < saved.length; i++) {
+    if (saved[i].tensor.storage === self.storage) {
+      saved[i] = new SavedTensor(noGrad(() => P.copy(saved[i].tensor)));
+    }
+  }
+}
+
+function rebase(self: Tensor, r: Tensor): void {
+  const base = self._base;
+  if (base === null) {
+    self._gradFn = r._gradFn;
+    self._requiresGrad = true;
+    return;
+  }
+  // The base now holds r in the region the view selects: a CopySlices node joins the two histories.
+  const steps = self._viewSteps!;
+  const rule = rules.sliceScatter!;
+  base._gradFn = new Node(rule.name, rule.backward, [base._gradEdge(), r._gradEdge()], { steps }, [base.shape, r.shape], [base.dtype, r.dtype], []);
+  base._requiresGrad = true;
+  const replay = P.applyViews(base, steps);
+  self._gradFn = replay._gradFn;
+  self._requiresGrad = true;
+}
+
+export function fill_<T extends Tensor>(self: T, value: number): T {
+  return inplace(self, (x) => full(x.shape, value, { dtype: x.dtype, device: x.device }), 'fill_');
+}
+
+export function copy_<T extends Tensor>(self: T, src: Tensor): T {
+  if (!(src instanceof Tensor)) throw new TypeError('copy_: expected a Tensor as the source');
+  return inplace(
+    self,
+    (x) => {
+      let s = src.device === x.device ? src : src.to(x.device);
+      if (s.dtype !== x.dtype) s = P.copy(s, x.dtype);
+      return sameShape(s.shape, x.shape) ? P.copy(s) : expand(s, x.shape);
+    },
+    'copy_',
+    src,
+  );
+}
+
+export function random_<T extends Tensor>(self: T, kind: 'uniform' | 'normal', a: number, b: number): T {
+  if (!isFloating(self.dtype)) throw new TypeError(`${kind}_: expected a floating point tensor, got ${self.dtype}`);
+  const g = generatorFor(self.device);
+  const n = self.numel();
+  const vals = new Float64Array(n);
+  for (let i = 0; i < n; i++) vals[i] = kind === 'uniform' ? a + (b - a) * g.random() : a + b * g.normal();
+  return inplace(self, (x) => fromHost(vals, x.shape, x.dtype, x.device), `${kind}_`);
+}
+
+export type { TensorOrScalar };

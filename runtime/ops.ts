@@ -1,0 +1,74 @@
+/**
+ * The primitive ops: the only computations a backend implements and the only ops with gradient
+ * rules. Everything else (softmax, gelu, losses, layers, mean, var, ...) is composed of these.
+ * A test pins the count: adding a primitive is a decision, not an accident.
+ */
+
+export const UNARY_OPS = [
+  'neg',
+  'abs',
+  'sign',
+  'exp',
+  'log',
+  'log1p',
+  'sqrt',
+  'rsqrt',
+  'sin',
+  'cos',
+  'tanh',
+  'sigmoid',
+  'relu',
+  'erf',
+  'logicalNot',
+] as const;
+export type UnaryOp = (typeof UNARY_OPS)[number];
+
+export const BINARY_OPS = ['add', 'sub', 'mul', 'div', 'pow', 'maximum', 'minimum'] as const;
+export type BinaryOp = (typeof BINARY_OPS)[number];
+
+export const COMPARE_OPS = ['eq', 'ne', 'lt', 'le', 'gt', 'ge'] as const;
+export type CompareOp = (typeof COMPARE_OPS)[number];
+
+export const REDUCE_OPS = ['sum', 'amax', 'amin'] as const;
+export type ReduceOp = (typeof REDUCE_OPS)[number];
+
+export const ARG_REDUCE_OPS = ['argmax', 'argmin'] as const;
+export type ArgReduceOp = (typeof ARG_REDUCE_OPS)[number];
+
+/** Ops that only rearrange a tensor's view (shape, strides, offset) and never touch its data. */
+export const VIEW_OPS = ['view', 'permute', 'expand', 'slice'] as const;
+export type ViewOp = (typeof VIEW_OPS)[number];
+
+/** Ops that move or combine data without arithmetic, plus the rest. */
+export const DATA_OPS = [
+  'copy', // strided copy with dtype conversion: contiguous(), to(dtype), cast
+  'where',
+  'cat',
+  'matmul',
+  'gather',
+  'scatterAdd',
+  'indexSelect',
+  'indexAdd',
+  'sliceScatter', // base with a view of it replaced by src: the backward of slice, in-place on views
+  'fill',
+] as const;
+export type DataOp = (typeof DATA_OPS)[number];
+
+export type PrimitiveOp = UnaryOp | BinaryOp | CompareOp | ReduceOp | ArgReduceOp | ViewOp | DataOp;
+
+export const PRIMITIVE_OPS: readonly PrimitiveOp[] = [
+  ...UNARY_OPS,
+  ...BINARY_OPS,
+  ...COMPARE_OPS,
+  ...REDUCE_OPS,
+  ...ARG_REDUCE_OPS,
+  ...VIEW_OPS,
+  ...DATA_OPS,
+];
+
+export function isUnaryOp(op: string): op is UnaryOp {
+  return (UNARY_OPS as readonly string[]).includes(op);
+}
+export function isCompareOp(op: string): op is CompareOp {
+  return (COMPARE_OPS as readonly string[]).includes(op);
+}
