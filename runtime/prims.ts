@@ -11,6 +11,7 @@ import { rules } from './autograd/rules.js';
 import { contiguousStrides, numelOf, viewStrides } from './shape.js';
 import { Storage, Tensor } from './tensor.js';
 import { track } from './memory.js';
+import { gradMode } from './autograd/mode.js';
 
 export type ViewStep =
   | { op: 'view'; shape: readonly number[] }
@@ -207,8 +208,11 @@ export function argReduce(op: ArgReduceOp, x: Tensor, axis: number, keepdim: boo
 // ---- views: new shape and strides over the same storage ----
 function viewOf(x: Tensor, shape: readonly number[], strides: readonly number[], offset: number, step: ViewStep): Tensor {
   const out = new Tensor(x.storage, shape, strides, offset);
-  out._base = x._base ?? x;
-  out._viewSteps = x._viewSteps ? [...x._viewSteps, step] : [step];
+  // Only views made while recording are differentiable views, tracked for in-place rebasing.
+  if (gradMode.enabled) {
+    out._base = x._base ?? x;
+    out._viewSteps = x._viewSteps ? [...x._viewSteps, step] : [step];
+  }
   return out;
 }
 
