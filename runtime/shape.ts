@@ -40,6 +40,9 @@ export function sameShape(a: Shape, b: Shape): boolean {
 
 /** Wraps a possibly negative dim into [0, ndim), as PyTorch's maybe_wrap_dim. */
 export function normDim(op: string, dim: number, ndim: number): number {
+  if (typeof dim !== 'number') {
+    throw new TypeError(`${op}: dim must be an integer, got ${dim === undefined ? 'undefined' : JSON.stringify(dim)}`);
+  }
   const lo = ndim === 0 ? -1 : -ndim;
   const hi = ndim === 0 ? 0 : ndim - 1;
   if (!Number.isInteger(dim) || dim < lo || dim > hi) {
@@ -50,8 +53,11 @@ export function normDim(op: string, dim: number, ndim: number): number {
   return dim < 0 ? dim + Math.max(ndim, 1) : dim;
 }
 
-export function normDims(op: string, dims: number | readonly number[] | undefined, ndim: number): number[] {
-  if (dims === undefined) return Array.from({ length: ndim }, (_, i) => i);
+export function normDims(op: string, dims: number | readonly number[] | undefined | null, ndim: number): number[] {
+  if (dims === undefined || dims === null) return Array.from({ length: ndim }, (_, i) => i);
+  if (typeof dims !== 'number' && !Array.isArray(dims)) {
+    throw new TypeError(`${op}: dim must be an integer or an array of integers, got ${JSON.stringify(dims)}`);
+  }
   const list = typeof dims === 'number' ? [dims] : dims;
   const out = list.map((d) => normDim(op, d, ndim));
   const seen = new Set<number>();
@@ -150,4 +156,12 @@ export function viewStrides(shape: Shape, strides: readonly number[], newShape: 
     }
   }
   return newStrides;
+}
+
+/** Checks that an argument is an integer, naming the op and the argument. */
+export function checkInt(op: string, name: string, v: unknown): number {
+  if (typeof v !== 'number' || !Number.isInteger(v)) {
+    throw new TypeError(`${op}: ${name} must be an integer, got ${v === undefined ? 'undefined' : JSON.stringify(v)}`);
+  }
+  return v;
 }

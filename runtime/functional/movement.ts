@@ -1,8 +1,14 @@
 /** Shape and view ops. Views share storage; reshape copies only when no view exists. */
 import type { Tensor } from '../tensor.js';
 import * as P from '../prims.js';
-import { contiguousStrides, inferShape, normDim, numelOf, sameShape, shapeStr, viewStrides } from '../shape.js';
+import { checkInt, contiguousStrides, inferShape, normDim, normDims, numelOf, sameShape, shapeStr, viewStrides } from '../shape.js';
 import { renamed } from './naming.js';
+
+export function checkTensor(op: string, t: unknown, name = 'input'): asserts t is Tensor {
+  if (t === null || typeof t !== 'object' || !('storage' in t)) {
+    throw new TypeError(`${op}: expected ${name} to be a Tensor, got ${t === null ? 'null' : typeof t}`);
+  }
+}
 
 /** Accepts reshape(2, 3), reshape([2, 3]) and the like. */
 export function flatShapeArgs(args: readonly (number | readonly number[])[]): number[] {
@@ -44,6 +50,7 @@ export function flatten(x: Tensor, start = 0, end = -1): Tensor {
 }
 
 export function permute(x: Tensor, dims: readonly number[]): Tensor {
+  if (!Array.isArray(dims)) throw new TypeError(`permute: dims must be an array of integers, got ${JSON.stringify(dims)}`);
   if (dims.length !== x.ndim) {
     throw new RangeError(
       `permute: number of dims don't match in permute (input has ${x.ndim} dims ${shapeStr(x.shape)}, got ${dims.length} dims ${shapeStr(dims)})`,
@@ -79,9 +86,9 @@ export function unsqueeze(x: Tensor, dim: number): Tensor {
 
 export function squeeze(x: Tensor, dim?: number | readonly number[]): Tensor {
   const dims =
-    dim === undefined
+    dim === undefined || dim === null
       ? x.shape.map((_, i) => i)
-      : (typeof dim === 'number' ? [dim] : dim).map((d) => normDim('squeeze', d, x.ndim));
+      : normDims('squeeze', dim, x.ndim);
   const keep = x.shape.map((s, i) => !(s === 1 && dims.includes(i)));
   if (keep.every((k) => k)) return x;
   const shape = x.shape.filter((_, i) => keep[i]);
@@ -124,6 +131,9 @@ function clampIndex(i: number, size: number): number {
 export function slice(x: Tensor, dim: number, start?: number, end?: number, step = 1): Tensor {
   if (x.ndim === 0) throw new RangeError('slice: slicing a 0-d tensor is not possible');
   const d = normDim('slice', dim, x.ndim);
+  if (start !== undefined && start !== null) checkInt('slice', 'start', start);
+  if (end !== undefined && end !== null) checkInt('slice', 'end', end);
+  if (step === null) step = 1;
   if (!Number.isInteger(step) || step <= 0) throw new RangeError(`slice: slice step must be positive, got ${step}`);
   const size = x.shape[d];
   const s = start === undefined || start === null ? 0 : clampIndex(start, size);
@@ -135,6 +145,8 @@ export function slice(x: Tensor, dim: number, start?: number, end?: number, step
 
 export function narrow(x: Tensor, dim: number, start: number, length: number): Tensor {
   const d = normDim('narrow', dim, x.ndim);
+  checkInt('narrow', 'start', start);
+  checkInt('narrow', 'length', length);
   const size = x.shape[d];
   const s = start < 0 ? start + size : start;
   if (!Number.isInteger(s) || s < 0 || s > size) {
@@ -149,6 +161,7 @@ export function narrow(x: Tensor, dim: number, start: number, length: number): T
 export function select(x: Tensor, dim: number, index: number): Tensor {
   if (x.ndim === 0) throw new RangeError('select: select() cannot be applied to a 0-dim tensor.');
   const d = normDim('select', dim, x.ndim);
+  checkInt('select', 'index', index);
   const size = x.shape[d];
   if (!Number.isInteger(index) || index < -size || index >= size) {
     throw new RangeError(`select: index ${index} is out of bounds for dimension ${d} with size ${size}`);
@@ -200,6 +213,7 @@ export function unbind(x: Tensor, dim = 0): Tensor[] {
 }
 
 export function cat(tensors: readonly Tensor[], dim = 0): Tensor {
+  if (Array.isArray(tensors)) tensors.forEach((t, i) => checkTensor('cat', t, `tensors[${i}]`));
   if (!Array.isArray(tensors) || tensors.length === 0) throw new RangeError('cat: expected a non-empty list of Tensors');
   // PyTorch skips legacy 1-D empty tensors in cat
   const parts = tensors.filter((t) => !(t.ndim === 1 && t.shape[0] === 0));
@@ -224,6 +238,7 @@ export function cat(tensors: readonly Tensor[], dim = 0): Tensor {
 }
 
 export function stack(tensors: readonly Tensor[], dim = 0): Tensor {
+  if (Array.isArray(tensors)) tensors.forEach((t, i) => checkTensor('stack', t, `tensors[${i}]`));
   if (!Array.isArray(tensors) || tensors.length === 0) throw new RangeError('stack: expected a non-empty list of Tensors');
   const ref = tensors[0];
   tensors.forEach((t, i) => {
@@ -236,6 +251,9 @@ export function stack(tensors: readonly Tensor[], dim = 0): Tensor {
 }
 
 export function repeat(x: Tensor, repeats: readonly number[]): Tensor {
+  repeats.forEach((r) => {
+    if (checkInt('repeat', 'repeats', r) < 0) throw new RangeError(`repeat: Trying to create tensor with negative dimension ${r}: ${shapeStr(repeats)}`);
+  });
   if (repeats.length < x.ndim) {
     throw new RangeError(
       `repeat: Number of dimensions of repeat dims (${repeats.length}) can not be smaller than number of dimensions of tensor (${x.ndim})`,
