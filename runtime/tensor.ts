@@ -436,16 +436,18 @@ export class Tensor {
 
   // ---- in place ----
   add_(o: TensorOrScalar, opts?: { alpha?: number }): this {
-    return P.inplace(this, (x) => E.add(x, o, opts), 'add_', o);
+    const other = opts?.alpha === undefined || opts.alpha === 1 ? o : typeof o === 'object' ? E.mul(o, opts.alpha) : Number(o) * opts.alpha;
+    return P.binary_(this, 'add', other, 'add_', (x) => E.add(x, other));
   }
   sub_(o: TensorOrScalar, opts?: { alpha?: number }): this {
-    return P.inplace(this, (x) => E.sub(x, o, opts), 'sub_', o);
+    const other = opts?.alpha === undefined || opts.alpha === 1 ? o : typeof o === 'object' ? E.mul(o, opts.alpha) : Number(o) * opts.alpha;
+    return P.binary_(this, 'sub', other, 'sub_', (x) => E.sub(x, other));
   }
   mul_(o: TensorOrScalar): this {
-    return P.inplace(this, (x) => E.mul(x, o), 'mul_', o);
+    return P.binary_(this, 'mul', o, 'mul_', (x) => E.mul(x, o));
   }
   div_(o: TensorOrScalar): this {
-    return P.inplace(this, (x) => E.div(x, o), 'div_', o);
+    return P.binary_(this, 'div', o, 'div_', (x) => E.div(x, o));
   }
   pow_(o: TensorOrScalar): this {
     return P.inplace(this, (x) => E.pow(x, o), 'pow_', o);

@@ -14,6 +14,8 @@ export interface GradContext<A = unknown> {
   readonly inShapes: readonly (readonly number[])[];
   readonly inDtypes: readonly string[];
   saved(i: number): Tensor;
+  /** Whether input i takes a gradient; rules skip the work for inputs that do not. */
+  needs(i: number): boolean;
 }
 
 export type BackwardFn<A = unknown> = (g: Tensor, ctx: GradContext<A>) => (Tensor | null)[];
@@ -40,6 +42,10 @@ export class Node implements GradContext {
   ) {
     this.next = next;
     this.savedTensors = saved.length ? saved.map((t) => new SavedTensor(t)) : null;
+  }
+
+  needs(i: number): boolean {
+    return this.next[i] !== null;
   }
 
   saved(i: number): Tensor {

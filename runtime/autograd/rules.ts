@@ -83,12 +83,21 @@ export const rules: Record<PrimitiveOp, Rule | null> = {
   ),
   logicalNot: null,
 
-  add: { name: 'AddBackward0', backward: (g, ctx) => [unb(g, ctx, 0), unb(g, ctx, 1)] },
-  sub: { name: 'SubBackward0', backward: (g, ctx) => [unb(g, ctx, 0), unb(neg(g), ctx, 1)] },
+  add: {
+    name: 'AddBackward0',
+    backward: (g, ctx) => [ctx.needs(0) ? unb(g, ctx, 0) : null, ctx.needs(1) ? unb(g, ctx, 1) : null],
+  },
+  sub: {
+    name: 'SubBackward0',
+    backward: (g, ctx) => [ctx.needs(0) ? unb(g, ctx, 0) : null, ctx.needs(1) ? unb(neg(g), ctx, 1) : null],
+  },
   mul: {
     name: 'MulBackward0',
     save: both,
-    backward: (g, ctx) => [unb(mul(g, ctx.saved(1)), ctx, 0), unb(mul(g, ctx.saved(0)), ctx, 1)],
+    backward: (g, ctx) => [
+      ctx.needs(0) ? unb(mul(g, ctx.saved(1)), ctx, 0) : null,
+      ctx.needs(1) ? unb(mul(g, ctx.saved(0)), ctx, 1) : null,
+    ],
   },
   div: {
     name: 'DivBackward0',
@@ -96,7 +105,7 @@ export const rules: Record<PrimitiveOp, Rule | null> = {
     backward: (g, ctx) => {
       const a = ctx.saved(0);
       const b = ctx.saved(1);
-      return [unb(div(g, b), ctx, 0), unb(neg(div(mul(g, a), mul(b, b))), ctx, 1)];
+      return [ctx.needs(0) ? unb(div(g, b), ctx, 0) : null, ctx.needs(1) ? unb(neg(div(mul(g, a), mul(b, b))), ctx, 1) : null];
     },
   },
   pow: {
@@ -182,8 +191,8 @@ export const rules: Record<PrimitiveOp, Rule | null> = {
       const a = ctx.saved(0);
       const b = ctx.saved(1);
       return [
-        sumTo(P.matmul(g, transpose(b, -2, -1)), ctx.inShapes[0]),
-        sumTo(P.matmul(transpose(a, -2, -1), g), ctx.inShapes[1]),
+        ctx.needs(0) ? sumTo(P.matmul(g, transpose(b, -2, -1)), ctx.inShapes[0]) : null,
+        ctx.needs(1) ? sumTo(P.matmul(transpose(a, -2, -1), g), ctx.inShapes[1]) : null,
       ];
     },
   },

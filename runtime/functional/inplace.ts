@@ -14,6 +14,9 @@ import { sameShape, shapeStr } from '../shape.js';
 import { generatorFor } from '../random.js';
 import { fromHost, full } from './creation.js';
 import { expand } from './movement.js';
+import { resultType, scalarLike } from './elementwise.js';
+import { broadcastShapes } from '../shape.js';
+import type { BinaryOp } from '../ops.js';
 
 const writeDef: PrimDef<{ into: Tensor }> = {
   op: 'copy',
@@ -83,6 +86,48 @@ function rebase(self: Tensor, r: Tensor): void {
   const replay = P.applyViews(base, steps);
   self._gradFn = replay._gradFn;
   self._requiresGrad = true;
+}
+
+const binaryInplaceDefs = new Map<BinaryOp, PrimDef<{ into: Tensor }>>();
+
+/**
+ * self op= other. When nothing is recorded (optimizer steps under noGrad), the kernel writes
+ * straight into self: no temporary, one pass.
+ */
+export function binary_<T extends Tensor>(self: T, op: BinaryOp, other: TensorOrScalar, name: string, compute: (x: Tensor) => Tensor): T {
+  const recording = gradMode.enabled && (self.requiresGrad || (other instanceof Tensor && other.requiresGrad));
+  if (!recording && (op !== 'div' || isFloating(self.dtype))) {
+    const dtype = resultType(self, other);
+    const o = other instanceof Tensor ? other : scalarLike(self, Number(other), self.dtype);
+    if (dtype === self.dtype && o.dtype === self.dtype && o.device === self.device && o.storage.backend === self.storage.backend) {
+      const bs = broadcastShapes(name, self.shape, o.shape);
+      if (sameShape(bs, self.shape) && !overlapsWithin(self)) {
+        let d = binaryInplaceDefs.get(op);
+        if (!d) {
+          d = {
+            op,
+            gradName: '',
+            backward: null,
+            forward: ([x, y], { into }) => {
+              if (into.numel()) into.storage.backend.binary(op, into, into, P.broadcastArg(y, into.shape));
+              into.storage.version++;
+              return into;
+            },
+          };
+          binaryInplaceDefs.set(op, d);
+        }
+        dispatch(d, [self, o], { into: self });
+        return self;
+      }
+    }
+  }
+  return inplace(self, compute, name, other);
+}
+
+/** An expanded view (stride 0 on a dim of size > 1) cannot be written element by element. */
+function overlapsWithin(t: Tensor): boolean {
+  for (let i = 0; i < t.ndim; i++) if (t.strides[i] === 0 && t.shape[i] > 1) return true;
+  return false;
 }
 
 export function fill_<T extends Tensor>(self: T, value: number): T {
