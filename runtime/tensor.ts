@@ -373,16 +373,16 @@ export class Tensor {
   }
 
   // ---- shape and views ----
-  reshape(...shape: (number | number[])[]): Tensor {
+  reshape(...shape: (number | readonly number[])[]): Tensor {
     return M.reshape(this, M.flatShapeArgs(shape));
   }
-  view(...shape: (number | number[])[]): Tensor {
+  view(...shape: (number | readonly number[])[]): Tensor {
     return M.view(this, M.flatShapeArgs(shape));
   }
   flatten(start = 0, end = -1): Tensor {
     return M.flatten(this, start, end);
   }
-  permute(...dims: (number | number[])[]): Tensor {
+  permute(...dims: (number | readonly number[])[]): Tensor {
     return M.permute(this, M.flatShapeArgs(dims));
   }
   transpose(d0: number, d1: number): Tensor {
@@ -394,7 +394,7 @@ export class Tensor {
   squeeze(dim?: number | number[]): Tensor {
     return M.squeeze(this, dim);
   }
-  expand(...shape: (number | number[])[]): Tensor {
+  expand(...shape: (number | readonly number[])[]): Tensor {
     return M.expand(this, M.flatShapeArgs(shape));
   }
   expandAs(o: Tensor): Tensor {
@@ -421,7 +421,7 @@ export class Tensor {
   unbind(dim = 0): Tensor[] {
     return M.unbind(this, dim);
   }
-  repeat(...repeats: (number | number[])[]): Tensor {
+  repeat(...repeats: (number | readonly number[])[]): Tensor {
     return M.repeat(this, M.flatShapeArgs(repeats));
   }
   gather(dim: number, index: Tensor): Tensor {

@@ -76,7 +76,7 @@ describe('autograd', () => {
     const y = x.exp().sum();
     y.backward(undefined, { retainGraph: true });
     y.backward();
-    expect(x.grad!.toArray()[0]).toBeCloseTo(2 * Math.E, 5);
+    expect((x.grad!.toArray() as number[])[0]).toBeCloseTo(2 * Math.E, 5);
     expect(() => y.backward()).toThrow(/backward through the graph a second time/);
   });
 
