@@ -78,7 +78,7 @@ export function binaryFn(op: BinaryOp, dtype: DType): (a: number, b: number) => 
       // integer division only arises for floor-less int tensors; PyTorch's div promotes them first
       return int ? (a, b) => Math.trunc(a / b) : (a, b) => a / b;
     case 'pow':
-      return (a, b) => (a === 1 || b === 0 ? 1 : Math.pow(a, b));
+      return int ? intPow : (a, b) => (a === 1 || b === 0 ? 1 : Math.pow(a, b));
     case 'maximum':
       return (a, b) => (Number.isNaN(a) || Number.isNaN(b) ? NaN : Math.max(a, b));
     case 'minimum':
@@ -94,3 +94,20 @@ export const compareFn: Record<CompareOp, (a: number, b: number) => boolean> = {
   gt: (a, b) => a > b,
   ge: (a, b) => a >= b,
 };
+
+/**
+ * Integer power as PyTorch computes it: exact, by squaring, wrapping around on int32 overflow;
+ * a negative exponent gives 0 except for bases 1 and -1.
+ */
+export function intPow(a: number, b: number): number {
+  if (b < 0) return a === 1 ? 1 : a === -1 ? (b % 2 === 0 ? 1 : -1) : 0;
+  let result = 1;
+  let base = a | 0;
+  let e = b;
+  while (e > 0) {
+    if (e & 1) result = Math.imul(result, base);
+    base = Math.imul(base, base);
+    e = Math.floor(e / 2);
+  }
+  return result;
+}
