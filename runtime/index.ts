@@ -26,12 +26,17 @@ export type { OpEvent, Observer } from './dispatch.js';
 export { PRIMITIVE_OPS } from './ops.js';
 export { registerBackend } from './backend.js';
 export type { Backend, Buf, Arg } from './backend.js';
+export * as nn from './nn/index.js';
+export * as optim from './optim/index.js';
+export * as data from './data/index.js';
+export { save, load } from './io/index.js';
 import { backward, grad, detectAnomaly } from './autograd/engine.js';
-import { backendFor } from './backend.js';
 
 export const autograd = { backward, grad, detectAnomaly };
 
-/** CUDA devices: available once a CUDA backend is registered on a machine with a GPU. */
-export const cuda = {
-  isAvailable: (): boolean => backendFor('cuda') !== undefined,
-};
+/**
+ * CUDA devices: gb.cuda.isAvailable(), deviceCount(), synchronize(), memoryStats(), emptyCache(),
+ * unavailableReason(). Importing it registers the CUDA backend where a GPU is usable.
+ */
+export { cuda } from './backends/cuda/index.js';
+export type { CudaMemoryStats } from './backends/cuda/index.js';

@@ -61,11 +61,14 @@ const running: { module: Module; path: string }[] = [];
 function pathFor(m: Module): string {
   if (running.length === 0) return '';
   const top = running[running.length - 1];
+  const join = (name: string) => (top.path ? `${top.path}.${name}` : name);
+  // the common case: a direct child; only a deeper call searches the whole tree
+  for (const [name, child] of top.module.namedChildren()) if (child === m) return join(name);
   for (const [name, child] of top.module.namedModules()) {
-    if (child === m && name !== '') return top.path ? `${top.path}.${name}` : name;
+    if (child === m && name !== '') return join(name);
   }
   // called from a module that does not own it: fall back to its class name
-  return top.path ? `${top.path}.${m.constructor.name}` : m.constructor.name;
+  return join(m.constructor.name);
 }
 
 export class Module {

@@ -27,12 +27,11 @@ function pair(op: string, name: string, v: Pair, min: number): [number, number] 
 
 function checkInput4d(op: string, x: Tensor): { x: Tensor; unbatched: boolean } {
   if (!(x instanceof Tensor)) throw new TypeError(`${op}: expected input to be a Tensor`);
-  if (x.ndim === 3) return { x: unsqueeze(x, 0), unbatched: true };
-  if (x.ndim !== 4) {
+  if (x.ndim !== 3 && x.ndim !== 4) {
     throw new RangeError(`${op}: Expected 3D (unbatched) or 4D (batched) input, but got input of shape ${shapeStr(x.shape)}`);
   }
   if (!isFloating(x.dtype)) throw new TypeError(`${op}: expected a floating point input, got ${x.dtype}`);
-  return { x, unbatched: false };
+  return x.ndim === 3 ? { x: unsqueeze(x, 0), unbatched: true } : { x, unbatched: false };
 }
 
 /** Pads the last two dims: [top, bottom, left, right] with a constant. */
