@@ -7,7 +7,7 @@ import * as gb from '../runtime/index.js';
 import type { Tensor, DType } from '../runtime/index.js';
 import { Generator } from '../runtime/random.js';
 import { cpuBackend } from '../runtime/backends/cpu/index.js';
-import { OPS, type OpEntry, type Sample } from './support/op-table.js';
+import { INT_OPS, OPS, type OpEntry, type Sample } from './support/op-table.js';
 import { buildInput, hostValues, inputDtype } from './support/make-input.js';
 
 type BackendName = 'reference' | 'native';
@@ -158,3 +158,23 @@ for (const entry of OPS) {
     });
   });
 }
+
+describe('integer ops', () => {
+  const g = new Generator(77);
+  const ints = (n: number, lo: number, hi: number) => Array.from({ length: n }, () => lo + Math.floor(g.random() * (hi - lo)));
+  const a = ints(60, -9, 10);
+  const b = ints(60, -3, 12);
+  for (const { name, fn } of INT_OPS) {
+    for (const be of backends) {
+      test(`${name} on int32 matches the reference on ${be}`, () => {
+        const run1 = (x: BackendName) =>
+          on(x, () => fn(gb.tensor(a, { dtype: 'int32' }).reshape(6, 10), gb.tensor(b, { dtype: 'int32' }).reshape(6, 10)));
+        expectClose(run1(be), run1('reference'), 0, 0, `${name} int32`);
+      });
+    }
+  }
+  test('integer pow is exact, wraps on overflow and gives 0 for negative exponents', () => {
+    const r = gb.tensor([2, 3, -2, 1, -1, -1, 5, 7], { dtype: 'int32' }).pow(gb.tensor([10, 19, 3, -5, -3, -4, -1, 20], { dtype: 'int32' }));
+    expect(r.toArray()).toEqual([1024, 1162261467, -8, 1, -1, 1, 0, Number(BigInt.asIntN(32, 7n ** 20n))]);
+  });
+});

@@ -291,3 +291,17 @@ export const OPS: OpEntry[] = [
     grad: true,
   },
 ];
+
+/** Integer ops: exact semantics shared by every backend (wrap-around, PyTorch's integer pow). */
+export const INT_OPS: { name: string; fn: (a: Tensor, b: Tensor) => Tensor }[] = [
+  { name: 'add', fn: (a, b) => a.add(b) },
+  { name: 'sub', fn: (a, b) => a.sub(b) },
+  { name: 'mul', fn: (a, b) => a.mul(b) },
+  { name: 'pow', fn: (a, b) => a.pow(b) },
+  { name: 'maximum', fn: (a, b) => a.maximum(b) },
+  { name: 'div (true division)', fn: (a, b) => a.div(b) },
+  { name: 'sum', fn: (a) => a.sum(1) },
+  { name: 'amax', fn: (a) => a.amax(0) },
+  { name: 'argmin', fn: (a) => a.argmin(1) },
+  { name: 'eq', fn: (a, b) => a.eq(b) },
+];

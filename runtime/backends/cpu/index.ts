@@ -1,0 +1,440 @@
+/**
+ * The native CPU backend: C++ kernels (src/, built by node-gyp into
+ * build/Release/gradbook_cpu.node) behind the Backend interface. `cpuBackend` is null when the
+ * addon cannot be loaded, so callers fall back to the reference backend.
+ *
+ * Every view is checked here against its buffer before native code runs (see Note [Call
+ * protocol] in src/addon.cc for how arguments travel): a wrong call gets an Error, never a read or
+ * write outside a live allocation.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Arg, Backend, Buf } from '../../backend.js';
+import { arrayFor, type DType, type TypedArray } from '../../dtype.js';
+import { ARG_REDUCE_OPS, BINARY_OPS, COMPARE_OPS, REDUCE_OPS, UNARY_OPS } from '../../ops.js';
+
+interface Addon {
+  setScratch(s: Float64Array): void;
+  adopt(memory: ArrayBuffer): number;
+  release(memory: ArrayBuffer): void;
+  write(address: number, data: TypedArray): void;
+  read(into: TypedArray): void;
+  unary(): void;
+  binary(): void;
+  compare(): void;
+  where(): void;
+  copy(): void;
+  fill(): void;
+  reduce(): void;
+  argReduce(): void;
+  matmul(): void;
+  gather(): void;
+  scatterAdd(): void;
+  indexSelect(): void;
+  indexAdd(): void;
+  readonly threads: number;
+  readonly avx2: boolean;
+}
+
+/** The folder of gradbook's package.json, found from this file whether it runs from source or dist/. */
+function packageRoot(): string | null {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (;;) {
+    const pkg = join(dir, 'package.json');
+    if (existsSync(pkg)) {
+      try {
+        if ((JSON.parse(readFileSync(pkg, 'utf8')) as { name?: string }).name === 'gradbook') return dir;
+      } catch {
+        // an unreadable package.json is not ours; keep walking up
+      }
+    }
+    const up = dirname(dir);
+    if (up === dir) return null;
+    dir = up;
+  }
+}
+
+function loadAddon(): Addon | null {
+  try {
+    const root = packageRoot();
+    if (root === null) return null;
+    const path = join(root, 'build', 'Release', 'gradbook_cpu.node');
+    if (!existsSync(path)) return null;
+    return createRequire(import.meta.url)(path) as Addon;
+  } catch {
+    return null;
+  }
+}
+
+const MAXD = 16;
+const DTYPE_CODE: Partial<Record<DType, number>> = { float32: 0, float64: 1, int32: 2, bool: 3 };
+const ITEMSIZE = [4, 8, 4, 1];
+const ARRAY_TYPE = [Float32Array, Float64Array, Int32Array, Uint8Array];
+const opCode = (list: readonly string[]) => Object.fromEntries(list.map((op, i) => [op, i])) as Record<string, number>;
+const UNARY = opCode(UNARY_OPS);
+const BINARY = opCode(BINARY_OPS);
+const COMPARE = opCode(COMPARE_OPS);
+const REDUCE = opCode(REDUCE_OPS);
+const ARGREDUCE = opCode(ARG_REDUCE_OPS);
+
+/** See Note [Buffer memory] in src/addon.cc: the memory is an ArrayBuffer only native code touches. */
+class CpuBuf implements Buf {
+  constructor(
+    /** Owns the memory: V8 counts it as external memory and frees it when this buffer is collected. */
+    readonly memory: ArrayBuffer,
+    /** 64-byte aligned address inside `memory`; 0 once freed. */
+    public addr: number,
+    readonly nbytes: number,
+  ) {}
+}
+
+function createBackend(addon: Addon): Backend {
+  // The largest call needs 4 views of MAXD dims (4 * 35) plus a few scalars and the reduce axes.
+  const S = new Float64Array(256);
+  addon.setScratch(S);
+
+  function code(op: string, dtype: DType): number {
+    const c = DTYPE_CODE[dtype];
+    if (c === undefined) throw new TypeError(`cpu backend: ${op}: dtype ${dtype} is not supported`);
+    return c;
+  }
+
+  /** Writes a view into S at i after checking it against its buffer; returns the next free slot. */
+  function put(i: number, a: Arg, op: string): number {
+    const b = a.buf;
+    if (!(b instanceof CpuBuf)) throw new TypeError(`cpu backend: ${op}: buffer does not belong to the cpu backend`);
+    if (b.addr === 0) throw new Error(`cpu backend: ${op}: use of a freed buffer`);
+    const c = code(op, a.dtype);
+    const { shape, strides, offset } = a;
+    const nd = shape.length;
+    if (nd > MAXD || strides.length !== nd) {
+      throw new RangeError(`cpu backend: ${op}: a view needs at most ${MAXD} dims and one stride per dim`);
+    }
+    if (!Number.isSafeInteger(offset) || offset < 0) throw new RangeError(`cpu backend: ${op}: bad offset ${offset}`);
+    let lo = offset;
+    let hi = offset;
+    let empty = false;
+    S[i + 2] = nd;
+    for (let d = 0; d < nd; d++) {
+      const n = shape[d];
+      const st = strides[d];
+      if ((n | 0) !== n || n < 0 || (st | 0) !== st) {
+        throw new RangeError(`cpu backend: ${op}: bad shape [${shape.join(', ')}] or strides [${strides.join(', ')}]`);
+      }
+      if (n === 0) empty = true;
+      else if (st > 0) hi += (n - 1) * st;
+      else lo += (n - 1) * st;
+      S[i + 3 + d] = n;
+      S[i + 3 + nd + d] = st;
+    }
+    const size = ITEMSIZE[c];
+    if (!empty && (lo < 0 || (hi + 1) * size > b.nbytes)) {
+      throw new RangeError(
+        `cpu backend: ${op}: view (shape [${shape.join(', ')}], strides [${strides.join(', ')}], offset ${offset}) ` +
+          `reaches outside its ${b.nbytes}-byte buffer`,
+      );
+    }
+    S[i] = b.addr + offset * size;
+    S[i + 1] = c;
+    return i + 3 + 2 * nd;
+  }
+
+  function sameShape(op: string, out: Arg, a: Arg): void {
+    const s = out.shape;
+    const t = a.shape;
+    let ok = s.length === t.length;
+    for (let d = 0; ok && d < s.length; d++) ok = s[d] === t[d];
+    if (!ok) throw new RangeError(`cpu backend: ${op}: shape [${t.join(', ')}] does not match the output's [${s.join(', ')}]`);
+  }
+
+  function numel(shape: readonly number[]): number {
+    let n = 1;
+    for (let d = 0; d < shape.length; d++) n *= shape[d];
+    return n;
+  }
+
+  function contiguousStrides(shape: readonly number[]): number[] {
+    const st = new Array<number>(shape.length);
+    let acc = 1;
+    for (let d = shape.length - 1; d >= 0; d--) {
+      st[d] = acc;
+      acc *= Math.max(shape[d], 1);
+    }
+    return st;
+  }
+
+  /** A contiguous copy of `a` converted to `dtype`, for the rare calls whose dtypes the kernels do not pair. */
+  function converted(a: Arg, dtype: DType): Arg {
+    const out: Arg = { buf: backend.alloc(dtype, numel(a.shape)), dtype, shape: a.shape, strides: contiguousStrides(a.shape), offset: 0 };
+    backend.copy(out, a);
+    return out;
+  }
+
+  function checkDim(op: string, dim: number, nd: number): void {
+    if ((dim | 0) !== dim || dim < 0 || dim >= Math.max(nd, 1)) throw new RangeError(`cpu backend: ${op}: bad dim ${dim} for ${nd} dims`);
+  }
+
+  function checkOp(op: string, table: Record<string, number>, kind: string): number {
+    const c = Object.hasOwn(table, op) ? table[op] : undefined;
+    if (c === undefined) throw new TypeError(`cpu backend: unknown ${kind} op ${op}`);
+    return c;
+  }
+
+  const backend: Backend = {
+    name: 'cpu',
+    deviceType: 'cpu',
+    supports: (_op, dtype) => DTYPE_CODE[dtype] !== undefined,
+
+    alloc(dtype, numel) {
+      const c = code('alloc', dtype);
+      if (!Number.isSafeInteger(numel) || numel < 0) throw new RangeError(`cpu backend: alloc: bad element count ${numel}`);
+      const nbytes = numel * ITEMSIZE[c];
+      // 64 spare bytes let the native side start at a 64-byte boundary; new ArrayBuffer zero-fills
+      const memory = new ArrayBuffer(nbytes + 64);
+      return new CpuBuf(memory, addon.adopt(memory), nbytes);
+    },
+    free(buf) {
+      if (!(buf instanceof CpuBuf)) throw new TypeError('cpu backend: free: buffer does not belong to the cpu backend');
+      if (buf.addr === 0) return;
+      buf.addr = 0;
+      addon.release(buf.memory);
+    },
+    write(buf, dtype, data, offset = 0) {
+      if (!(buf instanceof CpuBuf)) throw new TypeError('cpu backend: write: buffer does not belong to the cpu backend');
+      if (buf.addr === 0) throw new Error('cpu backend: write to a freed buffer');
+      const c = code('write', dtype);
+      const size = ITEMSIZE[c];
+      let src = data;
+      if (src.constructor !== ARRAY_TYPE[c]) {
+        src = arrayFor(dtype, data.length);
+        src.set(data as ArrayLike<number>);
+      }
+      if (!Number.isSafeInteger(offset) || offset < 0 || (offset + src.length) * size > buf.nbytes) {
+        throw new RangeError(`cpu backend: write of ${src.length} elements at offset ${offset} overruns a ${buf.nbytes}-byte buffer`);
+      }
+      if (src.length > 0) addon.write(buf.addr + offset * size, src);
+    },
+    read(src) {
+      const out = arrayFor(src.dtype, numel(src.shape));
+      put(0, src, 'read');
+      if (out.length > 0) addon.read(out);
+      return out;
+    },
+    sync() {},
+
+    unary(op, out, a) {
+      if (out.dtype !== a.dtype) {
+        // logicalNot to bool, or a float result from another dtype: compute in one dtype, then convert
+        if (op === 'logicalNot') {
+          const t = converted(a, a.dtype);
+          backend.unary(op, t, t);
+          backend.copy(out, t);
+          backend.free(t.buf);
+        } else {
+          const t = converted(a, out.dtype);
+          backend.unary(op, out, t);
+          backend.free(t.buf);
+        }
+        return;
+      }
+      sameShape('unary', out, a);
+      S[0] = checkOp(op, UNARY, 'unary');
+      put(put(1, out, op), a, op);
+      if (numel(out.shape) > 0) addon.unary();
+    },
+    binary(op, out, a, b) {
+      if (a.dtype !== out.dtype || b.dtype !== out.dtype) {
+        const x = a.dtype === out.dtype ? a : converted(a, out.dtype);
+        const y = b.dtype === out.dtype ? b : converted(b, out.dtype);
+        backend.binary(op, out, x, y);
+        if (x !== a) backend.free(x.buf);
+        if (y !== b) backend.free(y.buf);
+        return;
+      }
+      sameShape(op, out, a);
+      sameShape(op, out, b);
+      S[0] = checkOp(op, BINARY, 'binary');
+      put(put(put(1, out, op), a, op), b, op);
+      if (numel(out.shape) > 0) addon.binary();
+    },
+    compare(op, out, a, b) {
+      if (a.dtype !== b.dtype || out.dtype !== 'bool') {
+        // every dtype's values are exact in float64
+        const x = a.dtype === b.dtype ? a : converted(a, 'float64');
+        const y = a.dtype === b.dtype ? b : converted(b, 'float64');
+        const o = out.dtype === 'bool' ? out : converted(out, 'bool');
+        backend.compare(op, o, x, y);
+        if (o !== out) {
+          backend.copy(out, o);
+          backend.free(o.buf);
+        }
+        if (x !== a) backend.free(x.buf);
+        if (y !== b) backend.free(y.buf);
+        return;
+      }
+      sameShape(op, out, a);
+      sameShape(op, out, b);
+      S[0] = checkOp(op, COMPARE, 'compare');
+      put(put(put(1, out, op), a, op), b, op);
+      if (numel(out.shape) > 0) addon.compare();
+    },
+    where(out, cond, a, b) {
+      if (cond.dtype !== 'bool' || a.dtype !== out.dtype || b.dtype !== out.dtype) {
+        const c = cond.dtype === 'bool' ? cond : converted(cond, 'bool');
+        const x = a.dtype === out.dtype ? a : converted(a, out.dtype);
+        const y = b.dtype === out.dtype ? b : converted(b, out.dtype);
+        backend.where(out, c, x, y);
+        for (const [t, orig] of [[c, cond], [x, a], [y, b]] as const) if (t !== orig) backend.free(t.buf);
+        return;
+      }
+      sameShape('where', out, cond);
+      sameShape('where', out, a);
+      sameShape('where', out, b);
+      put(put(put(put(0, out, 'where'), cond, 'where'), a, 'where'), b, 'where');
+      if (numel(out.shape) > 0) addon.where();
+    },
+    copy(out, src) {
+      sameShape('copy', out, src);
+      if (out.buf === src.buf && out.buf instanceof CpuBuf) {
+        // overlapping views of one buffer: read everything before writing, as the reference does
+        const t = converted(src, src.dtype);
+        backend.copy(out, t);
+        backend.free(t.buf);
+        return;
+      }
+      put(put(0, out, 'copy'), src, 'copy');
+      if (numel(out.shape) > 0) addon.copy();
+    },
+    fill(out, value) {
+      S[0] = value;
+      put(1, out, 'fill');
+      if (numel(out.shape) > 0) addon.fill();
+    },
+    reduce(op, out, a, axes) {
+      const nd = a.shape.length;
+      const seen = new Array<boolean>(nd).fill(false);
+      for (const ax of axes) {
+        checkDim(op, ax, nd);
+        if (seen[ax]) throw new RangeError(`cpu backend: ${op}: axis ${ax} repeated`);
+        seen[ax] = true;
+      }
+      const ok = out.shape.length === nd && a.shape.every((n, d) => out.shape[d] === (seen[d] ? 1 : n));
+      if (!ok) throw new RangeError(`cpu backend: ${op}: output shape [${out.shape.join(', ')}] does not match input [${a.shape.join(', ')}] reduced over [${axes.join(', ')}]`);
+      S[0] = checkOp(op, REDUCE, 'reduce');
+      let i = put(put(1, out, op), a, op);
+      S[i++] = axes.length;
+      for (const ax of axes) S[i++] = ax;
+      if (numel(out.shape) > 0) addon.reduce();
+    },
+    argReduce(op, out, a, axis) {
+      const nd = a.shape.length;
+      checkDim(op, axis, nd);
+      if (out.dtype !== 'int32') throw new TypeError(`cpu backend: ${op}: output must be int32, got ${out.dtype}`);
+      const ok = nd > 0 && out.shape.length === nd && a.shape.every((n, d) => out.shape[d] === (d === axis ? 1 : n));
+      if (!ok && nd > 0) throw new RangeError(`cpu backend: ${op}: output shape [${out.shape.join(', ')}] does not match input [${a.shape.join(', ')}] along ${axis}`);
+      if (nd === 0) {
+        // a scalar's only index is 0
+        backend.fill(out, 0);
+        return;
+      }
+      S[0] = checkOp(op, ARGREDUCE, 'argReduce');
+      const i = put(put(1, out, op), a, op);
+      S[i] = axis;
+      if (numel(out.shape) > 0) addon.argReduce();
+    },
+    matmul(out, a, b) {
+      if (a.shape.length !== 3 || b.shape.length !== 3 || out.shape.length !== 3) throw new RangeError('cpu backend: matmul: expects 3-D [B, M, K] x [B, K, N] views');
+      const [B, M, K] = a.shape;
+      const N = b.shape[2];
+      if (b.shape[0] !== B || b.shape[1] !== K || out.shape[0] !== B || out.shape[1] !== M || out.shape[2] !== N) {
+        throw new RangeError(`matmul: shapes [${a.shape.join(', ')}] and [${b.shape.join(', ')}] cannot be multiplied into [${out.shape.join(', ')}]`);
+      }
+      if (a.dtype !== out.dtype || b.dtype !== out.dtype) {
+        const x = a.dtype === out.dtype ? a : converted(a, out.dtype);
+        const y = b.dtype === out.dtype ? b : converted(b, out.dtype);
+        backend.matmul(out, x, y);
+        if (x !== a) backend.free(x.buf);
+        if (y !== b) backend.free(y.buf);
+        return;
+      }
+      put(put(put(0, out, 'matmul'), a, 'matmul'), b, 'matmul');
+      if (B * M * N > 0) addon.matmul();
+    },
+    gather(out, a, dim, index) {
+      const nd = a.shape.length;
+      checkDim('gather', dim, nd);
+      checkIndexed('gather', index, nd, a.shape, dim, 'input');
+      sameShape('gather', out, index);
+      sameDType('gather', out, a);
+      let i = put(put(0, out, 'gather'), a, 'gather');
+      S[i++] = dim;
+      put(i, index, 'gather');
+      if (numel(index.shape) > 0) addon.gather();
+    },
+    scatterAdd(out, dim, index, src) {
+      const nd = out.shape.length;
+      checkDim('scatterAdd', dim, nd);
+      checkIndexed('scatterAdd', index, nd, out.shape, dim, 'output');
+      checkIndexed('scatterAdd', index, nd, src.shape, -1, 'src');
+      sameDType('scatterAdd', out, src);
+      let i = put(0, out, 'scatterAdd');
+      S[i++] = dim;
+      put(put(i, index, 'scatterAdd'), src, 'scatterAdd');
+      if (numel(index.shape) > 0) addon.scatterAdd();
+    },
+    indexSelect(out, a, dim, index) {
+      const nd = a.shape.length;
+      checkDim('indexSelect', dim, nd);
+      const len = checkIndexVector('indexSelect', index);
+      const ok = nd > 0 && out.shape.length === nd && a.shape.every((n, d) => out.shape[d] === (d === dim ? len : n));
+      if (!ok) throw new RangeError(`cpu backend: indexSelect: output [${out.shape.join(', ')}] does not match input [${a.shape.join(', ')}] with ${len} indices along ${dim}`);
+      sameDType('indexSelect', out, a);
+      let i = put(put(0, out, 'indexSelect'), a, 'indexSelect');
+      S[i++] = dim;
+      put(i, index, 'indexSelect');
+      if (numel(out.shape) > 0) addon.indexSelect();
+    },
+    indexAdd(out, dim, index, src) {
+      const nd = out.shape.length;
+      checkDim('indexAdd', dim, nd);
+      const len = checkIndexVector('indexAdd', index);
+      const ok = nd > 0 && src.shape.length === nd && out.shape.every((n, d) => src.shape[d] === (d === dim ? len : n));
+      if (!ok) throw new RangeError(`cpu backend: indexAdd: src [${src.shape.join(', ')}] does not match output [${out.shape.join(', ')}] with ${len} indices along ${dim}`);
+      sameDType('indexAdd', out, src);
+      let i = put(0, out, 'indexAdd');
+      S[i++] = dim;
+      put(put(i, index, 'indexAdd'), src, 'indexAdd');
+      if (numel(src.shape) > 0) addon.indexAdd();
+    },
+  };
+
+  function sameDType(op: string, out: Arg, a: Arg): void {
+    if (out.dtype !== a.dtype) throw new TypeError(`cpu backend: ${op}: dtypes ${out.dtype} and ${a.dtype} differ`);
+  }
+
+  /** index has `nd` dims, each no longer than `shape`'s (except along `dim`, which index values address). */
+  function checkIndexed(op: string, index: Arg, nd: number, shape: readonly number[], dim: number, what: string): void {
+    if (index.dtype !== 'int32') throw new TypeError(`cpu backend: ${op}: index must be int32, got ${index.dtype}`);
+    if (nd === 0) throw new RangeError(`cpu backend: ${op}: needs at least one dim (view a scalar as shape [1])`);
+    const ok = index.shape.length === nd && index.shape.every((n, d) => d === dim || n <= shape[d]);
+    if (!ok) throw new RangeError(`cpu backend: ${op}: index shape [${index.shape.join(', ')}] does not fit ${what} shape [${shape.join(', ')}]`);
+  }
+
+  function checkIndexVector(op: string, index: Arg): number {
+    if (index.dtype !== 'int32') throw new TypeError(`cpu backend: ${op}: index must be int32, got ${index.dtype}`);
+    if (index.shape.length > 1) throw new RangeError(`cpu backend: ${op}: index must be 1-D, got [${index.shape.join(', ')}]`);
+    return index.shape.length === 0 ? 1 : index.shape[0];
+  }
+
+  return backend;
+}
+
+const addon = loadAddon();
+
+/** The native backend, or null when the addon is not built (callers then use the reference backend). */
+export const cpuBackend: Backend | null = addon === null ? null : createBackend(addon);
+
+/** Threads the native pool uses and whether the AVX2/FMA kernels are active, for benchmarks and tests. */
+export const cpuInfo = addon === null ? null : { threads: addon.threads, avx2: addon.avx2 };

@@ -1,0 +1,451 @@
+// Matmul: the GotoBLAS/BLIS scheme. B is packed into KC x NC blocks of NR-wide column panels, A
+// into MC x KC blocks of MR-high row panels, and a register-tiled micro-kernel multiplies one A
+// panel by one B panel. Packing is also what makes transposed views (matmul's backward passes
+// A^T and B^T as strided views) as fast as contiguous ones: it reads any strides, and the
+// micro-kernel only ever sees its own layout. See Note [Matmul blocking] below for the sizes.
+#include <algorithm>
+#include <cstdlib>
+#include <memory>
+
+#include "common.h"
+#include "kernels.h"
+#include "vecmath.h"
+
+#if GB_X86
+#include <immintrin.h>
+#endif
+
+namespace gb {
+
+namespace {
+
+// Note [Matmul blocking]: MR x NR = 6 x 16 floats (6 x 8 doubles) keeps 12 accumulator registers,
+// 2 B loads and 1 broadcast in the 16 AVX2 registers (BLIS's Haswell/Zen shape). A KC=256 deep
+// B panel (16 KiB) stays in L1 while the MC x KC A block (144 KiB) sits in L2 and the KC x NC B
+// block in L3 (BLIS's Zen values).
+constexpr int MR = 6;
+constexpr int64_t KC = 256;
+constexpr int64_t NC = 4080;
+
+template <class T>
+struct Tile {
+  static constexpr int NR = 16;
+  static constexpr int64_t MC = 144;
+};
+template <>
+struct Tile<double> {
+  static constexpr int NR = 8;
+  static constexpr int64_t MC = 72;
+};
+
+using Ukr = void (*)(int64_t kc, const void* A, const void* B, void* C, int64_t rs, int64_t cs, int mr, int nr,
+                     bool acc);
+
+template <class T, int NR>
+void write_tile(const T* t, T* C, int64_t rs, int64_t cs, int mr, int nr, bool acc) {
+  for (int r = 0; r < mr; r++)
+    for (int j = 0; j < nr; j++) {
+      T& c = C[r * rs + j * cs];
+      c = acc ? c + t[r * NR + j] : t[r * NR + j];
+    }
+}
+
+// Portable micro-kernel: plain loops the compiler vectorises with the baseline instruction set.
+template <class T>
+void ukr_portable(int64_t kc, const void* Av, const void* Bv, void* Cv, int64_t rs, int64_t cs, int mr, int nr,
+                  bool acc) {
+  constexpr int NR = Tile<T>::NR;
+  const T* A = static_cast<const T*>(Av);
+  const T* B = static_cast<const T*>(Bv);
+  alignas(64) T t[MR * NR] = {};
+  for (int64_t k = 0; k < kc; k++) {
+    for (int r = 0; r < MR; r++) {
+      const T a = A[k * MR + r];
+      for (int j = 0; j < NR; j++) t[r * NR + j] += a * B[k * NR + j];
+    }
+  }
+  write_tile<T, NR>(t, static_cast<T*>(Cv), rs, cs, mr, nr, acc);
+}
+
+#if GB_X86
+// AVX2/FMA micro-kernels, compiled for those instructions only here and picked at run time.
+GB_AVX2 void ukr_f32_avx2(int64_t kc, const void* Av, const void* Bv, void* Cv, int64_t rs, int64_t cs, int mr,
+                          int nr, bool acc) {
+  const float* A = static_cast<const float*>(Av);
+  const float* B = static_cast<const float*>(Bv);
+  float* C = static_cast<float*>(Cv);
+  // C's tile is touched only after the k loop: fetch it meanwhile
+  if (cs == 1)
+    for (int r = 0; r < mr; r++) _mm_prefetch(reinterpret_cast<const char*>(C + r * rs), _MM_HINT_T0);
+  __m256 c00 = _mm256_setzero_ps(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00;
+  __m256 c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;
+#pragma GCC unroll 4
+  for (int64_t k = 0; k < kc; k++) {
+    const __m256 b0 = _mm256_load_ps(B);
+    const __m256 b1 = _mm256_load_ps(B + 8);
+    __m256 a;
+#define GB_ROW(r)                            \
+  a = _mm256_broadcast_ss(A + r);            \
+  c##r##0 = _mm256_fmadd_ps(a, b0, c##r##0); \
+  c##r##1 = _mm256_fmadd_ps(a, b1, c##r##1);
+    GB_ROW(0) GB_ROW(1) GB_ROW(2) GB_ROW(3) GB_ROW(4) GB_ROW(5)
+#undef GB_ROW
+    A += MR;
+    B += 16;
+  }
+  if (mr == MR && nr == 16 && cs == 1) {
+#define GB_OUT(r)                                                                    \
+  if (acc) {                                                                         \
+    c##r##0 = _mm256_add_ps(c##r##0, _mm256_loadu_ps(C + r * rs));                   \
+    c##r##1 = _mm256_add_ps(c##r##1, _mm256_loadu_ps(C + r * rs + 8));               \
+  }                                                                                  \
+  _mm256_storeu_ps(C + r * rs, c##r##0);                                             \
+  _mm256_storeu_ps(C + r * rs + 8, c##r##1);
+    GB_OUT(0) GB_OUT(1) GB_OUT(2) GB_OUT(3) GB_OUT(4) GB_OUT(5)
+#undef GB_OUT
+    return;
+  }
+  alignas(32) float t[MR * 16];
+  __m256 all[12] = {c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51};
+  for (int i = 0; i < 12; i++) _mm256_store_ps(t + 8 * i, all[i]);
+  write_tile<float, 16>(t, C, rs, cs, mr, nr, acc);
+}
+
+GB_AVX2 void ukr_f64_avx2(int64_t kc, const void* Av, const void* Bv, void* Cv, int64_t rs, int64_t cs, int mr,
+                          int nr, bool acc) {
+  const double* A = static_cast<const double*>(Av);
+  const double* B = static_cast<const double*>(Bv);
+  double* C = static_cast<double*>(Cv);
+  if (cs == 1)
+    for (int r = 0; r < mr; r++) _mm_prefetch(reinterpret_cast<const char*>(C + r * rs), _MM_HINT_T0);
+  __m256d c00 = _mm256_setzero_pd(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00;
+  __m256d c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;
+#pragma GCC unroll 4
+  for (int64_t k = 0; k < kc; k++) {
+    const __m256d b0 = _mm256_load_pd(B);
+    const __m256d b1 = _mm256_load_pd(B + 4);
+    __m256d a;
+#define GB_ROW(r)                            \
+  a = _mm256_broadcast_sd(A + r);            \
+  c##r##0 = _mm256_fmadd_pd(a, b0, c##r##0); \
+  c##r##1 = _mm256_fmadd_pd(a, b1, c##r##1);
+    GB_ROW(0) GB_ROW(1) GB_ROW(2) GB_ROW(3) GB_ROW(4) GB_ROW(5)
+#undef GB_ROW
+    A += MR;
+    B += 8;
+  }
+  if (mr == MR && nr == 8 && cs == 1) {
+#define GB_OUT(r)                                                      \
+  if (acc) {                                                           \
+    c##r##0 = _mm256_add_pd(c##r##0, _mm256_loadu_pd(C + r * rs));     \
+    c##r##1 = _mm256_add_pd(c##r##1, _mm256_loadu_pd(C + r * rs + 4)); \
+  }                                                                    \
+  _mm256_storeu_pd(C + r * rs, c##r##0);                               \
+  _mm256_storeu_pd(C + r * rs + 4, c##r##1);
+    GB_OUT(0) GB_OUT(1) GB_OUT(2) GB_OUT(3) GB_OUT(4) GB_OUT(5)
+#undef GB_OUT
+    return;
+  }
+  alignas(32) double t[MR * 8];
+  __m256d all[12] = {c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51};
+  for (int i = 0; i < 12; i++) _mm256_store_pd(t + 4 * i, all[i]);
+  write_tile<double, 8>(t, C, rs, cs, mr, nr, acc);
+}
+
+// The same tile with A read in place through six row pointers (clamped to valid rows by the
+// caller) instead of a packed panel: for narrow outputs (N <= 2 * NR) each A element feeds at
+// most two tiles, so packing A would cost as much as the product itself.
+GB_AVX2 void ukr_f32_avx2_rows(int64_t kc, const float* const* rows, int64_t csA, const float* B, float* C,
+                               int64_t rs, int64_t cs, int mr, int nr) {
+  const float *a0 = rows[0], *a1 = rows[1], *a2 = rows[2], *a3 = rows[3], *a4 = rows[4], *a5 = rows[5];
+  __m256 c00 = _mm256_setzero_ps(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00;
+  __m256 c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;
+  for (int64_t k = 0; k < kc; k++) {
+    const __m256 b0 = _mm256_load_ps(B);
+    const __m256 b1 = _mm256_load_ps(B + 8);
+    const int64_t o = k * csA;
+    __m256 a;
+#define GB_ROW(r)                            \
+  a = _mm256_broadcast_ss(a##r + o);         \
+  c##r##0 = _mm256_fmadd_ps(a, b0, c##r##0); \
+  c##r##1 = _mm256_fmadd_ps(a, b1, c##r##1);
+    GB_ROW(0) GB_ROW(1) GB_ROW(2) GB_ROW(3) GB_ROW(4) GB_ROW(5)
+#undef GB_ROW
+    B += 16;
+  }
+  alignas(32) float t[MR * 16];
+  __m256 all[12] = {c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51};
+  for (int i = 0; i < 12; i++) _mm256_store_ps(t + 8 * i, all[i]);
+  write_tile<float, 16>(t, C, rs, cs, mr, nr, true);
+}
+
+#endif  // GB_X86
+
+[[maybe_unused]] bool has_avx2() { return vec_available(); }
+
+// Per-thread packing buffers, grown on demand and kept: workers live as long as the process.
+template <class T>
+T* scratch(int which, size_t n) {
+  struct Free {
+    void operator()(void* p) const { std::free(p); }
+  };
+  thread_local std::unique_ptr<void, Free> bufs[2];
+  thread_local size_t sizes[2] = {0, 0};
+  size_t bytes = n * sizeof(T);
+  if (sizes[which] < bytes) {
+    bytes = (bytes + 63) & ~size_t(63);
+    bufs[which].reset(std::aligned_alloc(64, bytes));
+    sizes[which] = bufs[which] ? bytes : 0;
+  }
+  return static_cast<T*>(bufs[which].get());
+}
+
+#if GB_X86
+// Transposes an 8x8 float block held in eight registers.
+GB_AVX2 inline void transpose8(__m256* r) {
+  __m256 t[8];
+  for (int i = 0; i < 4; i++) {
+    t[2 * i] = _mm256_unpacklo_ps(r[2 * i], r[2 * i + 1]);
+    t[2 * i + 1] = _mm256_unpackhi_ps(r[2 * i], r[2 * i + 1]);
+  }
+  __m256 u[8];
+  for (int i = 0; i < 2; i++) {
+    u[4 * i + 0] = _mm256_shuffle_ps(t[4 * i + 0], t[4 * i + 2], _MM_SHUFFLE(1, 0, 1, 0));
+    u[4 * i + 1] = _mm256_shuffle_ps(t[4 * i + 0], t[4 * i + 2], _MM_SHUFFLE(3, 2, 3, 2));
+    u[4 * i + 2] = _mm256_shuffle_ps(t[4 * i + 1], t[4 * i + 3], _MM_SHUFFLE(1, 0, 1, 0));
+    u[4 * i + 3] = _mm256_shuffle_ps(t[4 * i + 1], t[4 * i + 3], _MM_SHUFFLE(3, 2, 3, 2));
+  }
+  for (int i = 0; i < 4; i++) {
+    r[i] = _mm256_permute2f128_ps(u[i], u[i + 4], 0x20);
+    r[i + 4] = _mm256_permute2f128_ps(u[i], u[i + 4], 0x31);
+  }
+}
+
+// Packing a panel whose rows are contiguous (row-major A, or B seen through a transposed view)
+// is a transpose; done one scalar at a time it cost up to ~10% of a 1024 product, so blocks of
+// 8 rows x 8 columns go through registers. Returns how many columns it packed (a multiple of 8).
+template <int P>
+GB_AVX2 int64_t pack_rows_f32_avx2(const float* x, int64_t rs, int64_t k, float* o) {
+  const int64_t k8 = k / 8 * 8;
+  const __m256i keep6 = _mm256_setr_epi32(-1, -1, -1, -1, -1, -1, 0, 0);
+  for (int64_t j0 = 0; j0 < k8; j0 += 8) {
+    for (int r0 = 0; r0 < P; r0 += 8) {
+      const int h = P - r0 < 8 ? P - r0 : 8;
+      __m256 r[8];
+      for (int i = 0; i < 8; i++) r[i] = _mm256_loadu_ps(x + (r0 + (i < h ? i : 0)) * rs + j0);
+      transpose8(r);
+      for (int j = 0; j < 8; j++) {
+        float* dst = o + (j0 + j) * P + r0;
+        if (h == 8)
+          _mm256_storeu_ps(dst, r[j]);
+        else
+          _mm256_maskstore_ps(dst, keep6, r[j]);
+      }
+    }
+  }
+  return k8;
+}
+
+#endif  // GB_X86
+
+// Packs rows [0, m) x cols [0, k) of a strided matrix into panels of P rows, each stored
+// k-major (P values per k), zero-padding the last panel. Walks memory in whichever order is
+// contiguous for this view.
+template <class T, int P>
+void pack(const T* X, int64_t rs, int64_t cs, int64_t m, int64_t k, T* out) {
+  for (int64_t p0 = 0; p0 < m; p0 += P) {
+    const int64_t h = std::min<int64_t>(P, m - p0);
+    T* o = out + p0 * k;
+    const T* x = X + p0 * rs;
+    if (cs == 1 && rs != 1) {
+      int64_t j0 = 0;
+#if GB_X86
+      if (sizeof(T) == 4 && h == P && has_avx2())
+        j0 = pack_rows_f32_avx2<P>(reinterpret_cast<const float*>(x), rs, k, reinterpret_cast<float*>(o));
+#endif
+      for (int64_t r = 0; r < h; r++)
+        for (int64_t j = j0; j < k; j++) o[j * P + r] = x[r * rs + j];
+    } else {
+      for (int64_t j = 0; j < k; j++)
+        for (int64_t r = 0; r < h; r++) o[j * P + r] = x[r * rs + j * cs];
+    }
+    if (h < P)
+      for (int64_t j = 0; j < k; j++)
+        for (int64_t r = h; r < P; r++) o[j * P + r] = T(0);
+  }
+}
+
+struct Mat {
+  int64_t M, N, K;
+  const char* A;
+  int64_t rsA, csA;
+  const char* B;
+  int64_t rsB, csB;
+  char* C;
+  int64_t rsC, csC;
+};
+
+template <class T>
+void gemm(const Mat& g, Ukr ukr) {
+  constexpr int NR = Tile<T>::NR;
+  constexpr int64_t MC = Tile<T>::MC;
+  const T* A = reinterpret_cast<const T*>(g.A);
+  const T* B = reinterpret_cast<const T*>(g.B);
+  T* C = reinterpret_cast<T*>(g.C);
+  if (g.M == 0 || g.N == 0) return;
+  if (g.K == 0) {
+    for (int64_t i = 0; i < g.M; i++)
+      for (int64_t j = 0; j < g.N; j++) C[i * g.rsC + j * g.csC] = T(0);
+    return;
+  }
+  const int64_t ncmax = std::min<int64_t>(NC, (g.N + NR - 1) / NR * NR);
+  T* Bp = scratch<T>(0, size_t(KC) * ncmax);
+  T* Ap = scratch<T>(1, size_t(KC) * MC);
+  for (int64_t jc = 0; jc < g.N; jc += NC) {
+    const int64_t nc = std::min(NC, g.N - jc);
+    for (int64_t pc = 0; pc < g.K; pc += KC) {
+      const int64_t kc = std::min(KC, g.K - pc);
+      // B's block, as B^T rows: panel rows are B's columns
+      pack<T, NR>(B + pc * g.rsB + jc * g.csB, g.csB, g.rsB, nc, kc, Bp);
+      for (int64_t ic = 0; ic < g.M; ic += MC) {
+        const int64_t mc = std::min(MC, g.M - ic);
+        pack<T, MR>(A + ic * g.rsA + pc * g.csA, g.rsA, g.csA, mc, kc, Ap);
+        for (int64_t jr = 0; jr < nc; jr += NR) {
+          const int nr = static_cast<int>(std::min<int64_t>(NR, nc - jr));
+          for (int64_t ir = 0; ir < mc; ir += MR) {
+            const int mr = static_cast<int>(std::min<int64_t>(MR, mc - ir));
+            ukr(kc, Ap + ir * kc, Bp + jr * kc, C + (ic + ir) * g.rsC + (jc + jr) * g.csC, g.rsC, g.csC, mr, nr,
+                pc > 0);
+          }
+        }
+      }
+    }
+  }
+}
+
+// Tiny products and integer types: a direct loop, accumulating in double as the reference does
+// for integers (exact) and in T for floats (packing would cost more than the work).
+template <class T>
+void gemm_naive(const Mat& g) {
+  const T* A = reinterpret_cast<const T*>(g.A);
+  const T* B = reinterpret_cast<const T*>(g.B);
+  T* C = reinterpret_cast<T*>(g.C);
+  using Acc = typename std::conditional<std::is_floating_point<T>::value, T, double>::type;
+  for (int64_t i = 0; i < g.M; i++)
+    for (int64_t j = 0; j < g.N; j++) {
+      Acc s = 0;
+      for (int64_t k = 0; k < g.K; k++) s += Acc(A[i * g.rsA + k * g.csA]) * Acc(B[k * g.rsB + j * g.csB]);
+      C[i * g.rsC + j * g.csC] = from_f64<T>(double(s));
+    }
+}
+
+#if GB_X86
+// C = A B for N <= 32 floats: B packed once per K block, A read in place (see ukr_f32_avx2_rows).
+void gemm_f32_narrow(const Mat& g) {
+  const float* A = reinterpret_cast<const float*>(g.A);
+  const float* B = reinterpret_cast<const float*>(g.B);
+  float* C = reinterpret_cast<float*>(g.C);
+  for (int64_t i = 0; i < g.M; i++)
+    for (int64_t j = 0; j < g.N; j++) C[i * g.rsC + j * g.csC] = 0;
+  const int64_t npad = (g.N + 15) / 16 * 16;
+  float* Bp = scratch<float>(0, size_t(KC) * npad);
+  for (int64_t pc = 0; pc < g.K; pc += KC) {
+    const int64_t kc = std::min(KC, g.K - pc);
+    pack<float, 16>(B + pc * g.rsB, g.csB, g.rsB, g.N, kc, Bp);
+    for (int64_t ir = 0; ir < g.M; ir += MR) {
+      const int mr = static_cast<int>(std::min<int64_t>(MR, g.M - ir));
+      const float* rows[MR];
+      for (int r = 0; r < MR; r++) rows[r] = A + (ir + std::min(r, mr - 1)) * g.rsA + pc * g.csA;
+      for (int64_t jr = 0; jr < g.N; jr += 16) {
+        const int nr = static_cast<int>(std::min<int64_t>(16, g.N - jr));
+        ukr_f32_avx2_rows(kc, rows, g.csA, Bp + jr * kc, C + ir * g.rsC + jr * g.csC, g.rsC, g.csC, mr, nr);
+      }
+    }
+  }
+}
+#endif  // GB_X86
+
+template <class T>
+void gemm_any(const Mat& g) {
+  if (!std::is_floating_point<T>::value || g.M * g.N * g.K <= 4096) return gemm_naive<T>(g);
+  Ukr ukr = ukr_portable<T>;
+#if GB_X86
+  if (sizeof(T) == 4 && g.N <= 32 && has_avx2()) return gemm_f32_narrow(g);
+  if (has_avx2()) ukr = sizeof(T) == 4 ? ukr_f32_avx2 : ukr_f64_avx2;
+#endif
+  gemm<T>(g, ukr);
+}
+
+template <class T>
+void matmul_typed(const View& out, const View& a, const View& b) {
+  const int64_t batches = a.shape[0], M = a.shape[1], K = a.shape[2], N = b.shape[2];
+  const int64_t sz = sizeof(T);
+  auto at = [&](int64_t bi) {
+    return Mat{M,
+               N,
+               K,
+               a.p + bi * a.st[0] * sz,
+               a.st[1],
+               a.st[2],
+               b.p + bi * b.st[0] * sz,
+               b.st[1],
+               b.st[2],
+               out.p + bi * out.st[0] * sz,
+               out.st[1],
+               out.st[2]};
+  };
+  ThreadPool& pool = ThreadPool::get();
+  const int nt = pool.size();
+  if (nt == 1 || batches * M * N * K < (int64_t(1) << 20)) {
+    for (int64_t bi = 0; bi < batches; bi++) gemm_any<T>(at(bi));
+    return;
+  }
+  if (batches >= 2 * nt) {
+    pool.run(static_cast<int>(batches), [&](int bi) { gemm_any<T>(at(bi)); });
+    return;
+  }
+  // One product split into column (or row) strips, each packed independently: duplicated packing
+  // of the other operand is O(MK) against O(MNK) work and needs no barrier. Strips are claimed
+  // dynamically, so a core taken by a neighbour slows us in proportion rather than by half.
+  constexpr int NR = Tile<T>::NR;
+  const bool by_cols = (N + NR - 1) / NR >= (M + MR - 1) / MR;
+  const int64_t unit = by_cols ? NR : MR;
+  const int64_t units = ((by_cols ? N : M) + unit - 1) / unit;
+  const int64_t min_units = by_cols ? 128 / NR : 96 / MR;  // strips narrower than this waste the kernel
+  // Two strips per thread: enough to rebalance when a core is busy, while the other operand's
+  // packing (repeated per strip) stays a few percent of the work.
+  const int ntasks = static_cast<int>(std::max<int64_t>(nt, std::min<int64_t>(2 * nt, units / min_units)));
+  for (int64_t bi = 0; bi < batches; bi++) {
+    const Mat g = at(bi);
+    pool.run(ntasks, [&](int t) {
+      const int64_t lo = std::min(units * t / ntasks * unit, by_cols ? N : M);
+      const int64_t hi = std::min(units * (t + 1) / ntasks * unit, by_cols ? N : M);
+      if (lo >= hi) return;
+      Mat s = g;
+      if (by_cols) {
+        s.N = hi - lo;
+        s.B += lo * g.csB * sz;
+        s.C += lo * g.csC * sz;
+      } else {
+        s.M = hi - lo;
+        s.A += lo * g.rsA * sz;
+        s.C += lo * g.rsC * sz;
+      }
+      gemm_any<T>(s);
+    });
+  }
+}
+
+}  // namespace
+
+void k_matmul(Reader& r) {
+  View out = r.view(), a = r.view(), b = r.view();
+  switch (out.dt) {
+    case F32: return matmul_typed<float>(out, a, b);
+    case F64: return matmul_typed<double>(out, a, b);
+    case I32: return matmul_typed<int32_t>(out, a, b);
+    default: return matmul_typed<uint8_t>(out, a, b);
+  }
+}
+
+}  // namespace gb

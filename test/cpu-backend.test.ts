@@ -1,0 +1,550 @@
+/**
+ * The native CPU backend against the reference backend (the answer key): every kernel and dtype,
+ * on contiguous, transposed, broadcast (stride 0), offset and stepped views, size-0 and size-1
+ * dims, and edge values (0, negative, +-inf, nan).
+ */
+import { describe, expect, it } from 'vitest';
+import type { Arg, Backend } from '../runtime/backend.js';
+import { cpuBackend } from '../runtime/backends/cpu/index.js';
+import { referenceBackend } from '../runtime/backends/reference/index.js';
+import { arrayFor, type DType, type TypedArray } from '../runtime/dtype.js';
+import { ARG_REDUCE_OPS, BINARY_OPS, COMPARE_OPS, REDUCE_OPS, UNARY_OPS } from '../runtime/ops.js';
+
+const cpu = cpuBackend as Backend;
+const ref = referenceBackend;
+const DTYPES: DType[] = ['float32', 'float64', 'int32', 'bool'];
+
+// A small deterministic generator, so a failure reproduces.
+let seed = 12345;
+function rand(): number {
+  seed = (seed * 1103515245 + 12345) % 2147483648;
+  return seed / 2147483648;
+}
+
+function values(dtype: DType, n: number, edges = true): number[] {
+  const special = [0, -1, 1, Infinity, -Infinity, NaN, -0.5, 2.5];
+  const out: number[] = [];
+  for (let i = 0; i < n; i++) {
+    if (dtype === 'bool') out.push(rand() < 0.5 ? 0 : 1);
+    else if (dtype === 'int32') out.push(Math.floor(rand() * 21) - 10);
+    else if (edges && rand() < 0.15) out.push(special[Math.floor(rand() * special.length)]);
+    else out.push((rand() - 0.5) * 8);
+  }
+  return out;
+}
+
+function contiguous(shape: readonly number[]): number[] {
+  const st = new Array<number>(shape.length);
+  let acc = 1;
+  for (let d = shape.length - 1; d >= 0; d--) {
+    st[d] = acc;
+    acc *= Math.max(shape[d], 1);
+  }
+  return st;
+}
+
+const numel = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);
+
+type Layout = 'contiguous' | 'transposed' | 'broadcast' | 'offset';
+const LAYOUTS: Layout[] = ['contiguous', 'transposed', 'broadcast', 'offset'];
+
+/** The same view of the same data on both backends. */
+interface Pair {
+  cpu: Arg;
+  ref: Arg;
+}
+
+function view(shape: number[], dtype: DType, layout: Layout, data?: number[]): Pair {
+  const nd = shape.length;
+  let baseShape = shape.slice();
+  let strides: number[];
+  let offset = 0;
+  let storage: number;
+  if (layout === 'transposed' && nd >= 2) {
+    // storage in reversed dim order, viewed back
+    baseShape = shape.slice().reverse();
+    const st = contiguous(baseShape);
+    strides = st.slice().reverse();
+    storage = numel(baseShape);
+  } else if (layout === 'broadcast' && nd >= 1) {
+    // the first dim of size > 1 (or dim 0) is broadcast from one row
+    const d0 = Math.max(0, shape.findIndex((s) => s > 1));
+    const inner = shape.slice();
+    inner[d0] = 1;
+    strides = contiguous(inner);
+    strides[d0] = 0;
+    storage = numel(inner);
+  } else if (layout === 'offset' && nd >= 1) {
+    // every other element of a padded buffer, starting 3 in
+    strides = contiguous(shape).map((s) => s * 2);
+    offset = 3;
+    storage = 3 + 2 * Math.max(numel(shape), 1) + 1;
+  } else {
+    strides = contiguous(shape);
+    storage = Math.max(numel(shape), 1);
+  }
+  const host = arrayFor(dtype, storage);
+  const vals = data ?? values(dtype, storage);
+  for (let i = 0; i < storage; i++) host[i] = vals[i % vals.length];
+  const make = (b: Backend): Arg => {
+    const buf = b.alloc(dtype, storage);
+    b.write(buf, dtype, host);
+    return { buf, dtype, shape, strides, offset };
+  };
+  return { cpu: make(cpu), ref: make(ref) };
+}
+
+function outPair(shape: number[], dtype: DType, layout: Layout = 'contiguous'): Pair {
+  return view(shape, dtype, layout === 'broadcast' ? 'contiguous' : layout, [0]);
+}
+
+function close(got: TypedArray, want: TypedArray, dtype: DType, what: string, rtol?: number, atol?: number): void {
+  expect(got.length, what).toBe(want.length);
+  const r = rtol ?? (dtype === 'float32' ? 2e-6 : dtype === 'float64' ? 1e-12 : 0);
+  const a = atol ?? (dtype === 'float32' ? 1e-6 : dtype === 'float64' ? 1e-12 : 0);
+  for (let i = 0; i < want.length; i++) {
+    const x = got[i];
+    const y = want[i];
+    if (Number.isNaN(y)) {
+      if (!Number.isNaN(x)) expect.fail(`${what}: [${i}] got ${x}, want NaN`);
+    } else if (x !== y && !(Math.abs(x - y) <= a + r * Math.abs(y))) {
+      expect.fail(`${what}: [${i}] got ${x}, want ${y}`);
+    }
+  }
+}
+
+function check(out: Pair, what: string, rtol?: number, atol?: number): void {
+  close(cpu.read(out.cpu), ref.read(out.ref), out.cpu.dtype, what, rtol, atol);
+}
+
+const SHAPES: number[][] = [[], [1], [7], [3, 5], [2, 1, 4], [0, 3], [4, 3, 2, 3]];
+
+describe.skipIf(cpuBackend === null)('native cpu backend (skipped: build/Release/gradbook_cpu.node not built; run npx node-gyp rebuild)', () => {
+  it('reports its name and supports the four storage dtypes but not half types', () => {
+    expect(cpu.name).toBe('cpu');
+    expect(cpu.deviceType).toBe('cpu');
+    for (const d of DTYPES) expect(cpu.supports('add', d)).toBe(true);
+    expect(cpu.supports('add', 'float16')).toBe(false);
+    expect(cpu.supports('matmul', 'bfloat16')).toBe(false);
+  });
+
+  it('round-trips writes and reads, with an offset', () => {
+    for (const dtype of DTYPES) {
+      const buf = cpu.alloc(dtype, 10);
+      expect(Array.from(cpu.read({ buf, dtype, shape: [10], strides: [1], offset: 0 }))).toEqual(new Array(10).fill(0));
+      const data = arrayFor(dtype, 4);
+      data.set([1, 0, 1, 1]);
+      cpu.write(buf, dtype, data, 5);
+      const got = cpu.read({ buf, dtype, shape: [2, 2], strides: [1, 2], offset: 5 });
+      expect(Array.from(got)).toEqual([1, 1, 0, 1]);
+      cpu.free(buf);
+    }
+  });
+
+  it('matches the reference on unary ops for every dtype and layout', () => {
+    for (const op of UNARY_OPS)
+      for (const dtype of DTYPES)
+        for (const shape of SHAPES)
+          for (const layout of LAYOUTS) {
+            const a = view(shape, dtype, layout);
+            const out = outPair(shape, dtype);
+            cpu.unary(op, out.cpu, a.cpu);
+            ref.unary(op, out.ref, a.ref);
+            check(out, `${op} ${dtype} [${shape}] ${layout}`, dtype === 'float32' ? 4e-6 : undefined);
+          }
+  });
+
+  it('matches the reference on long float32 rows of exp, log, tanh, sigmoid (vectorised path)', () => {
+    const n = 100_003;
+    const wide = Array.from({ length: n }, () => (rand() - 0.5) * 60);
+    const tiny = Array.from({ length: n }, () => (rand() - 0.5) * 2e-3);
+    const positive = Array.from({ length: n }, () => 10 ** ((rand() - 0.5) * 70));
+    for (const [op, data] of [
+      ['exp', wide],
+      ['sigmoid', wide],
+      ['tanh', wide],
+      ['tanh', tiny],
+      ['log', positive],
+      ['log', tiny.map((x) => 1 + x)],
+    ] as const) {
+      const a = view([n], 'float32', 'contiguous', data);
+      const out = outPair([n], 'float32');
+      cpu.unary(op, out.cpu, a.cpu);
+      ref.unary(op, out.ref, a.ref);
+      check(out, `${op} float32 x${n}`, 4e-6, 1e-37);
+    }
+  });
+
+  it('matches the reference on logicalNot into bool from every dtype', () => {
+    for (const dtype of DTYPES) {
+      const a = view([3, 4], dtype, 'transposed');
+      const out = outPair([3, 4], 'bool');
+      cpu.unary('logicalNot', out.cpu, a.cpu);
+      ref.unary('logicalNot', out.ref, a.ref);
+      check(out, `logicalNot ${dtype}->bool`);
+    }
+  });
+
+  it('matches the reference on binary and compare ops with mixed layouts', () => {
+    for (const dtype of DTYPES)
+      for (const shape of SHAPES)
+        for (const la of LAYOUTS)
+          for (const lb of LAYOUTS) {
+            const a = view(shape, dtype, la);
+            const b = view(shape, dtype, lb);
+            for (const op of BINARY_OPS) {
+              const out = outPair(shape, dtype, la === 'transposed' ? 'transposed' : 'contiguous');
+              cpu.binary(op, out.cpu, a.cpu, b.cpu);
+              ref.binary(op, out.ref, a.ref, b.ref);
+              check(out, `${op} ${dtype} [${shape}] ${la}/${lb}`);
+            }
+            for (const op of COMPARE_OPS) {
+              const out = outPair(shape, 'bool');
+              cpu.compare(op, out.cpu, a.cpu, b.cpu);
+              ref.compare(op, out.ref, a.ref, b.ref);
+              check(out, `${op} ${dtype} [${shape}] ${la}/${lb}`);
+            }
+          }
+  });
+
+  it('handles integer edge cases of binary ops exactly (wrap, division by zero)', () => {
+    const a = view([6], 'int32', 'contiguous', [2147483647, -2147483648, 7, -7, 0, 65536]);
+    const b = view([6], 'int32', 'contiguous', [1, -1, 0, 2, 0, 65536]);
+    for (const op of BINARY_OPS) {
+      const out = outPair([6], 'int32');
+      cpu.binary(op, out.cpu, a.cpu, b.cpu);
+      ref.binary(op, out.ref, a.ref, b.ref);
+      check(out, `int32 ${op}`);
+    }
+  });
+
+  it('computes a scalar-broadcast binary op in place', () => {
+    const a = view([1000], 'float32', 'contiguous');
+    const s = view([1], 'float32', 'contiguous', [3]);
+    const bs = (p: Arg): Arg => ({ ...p, shape: [1000], strides: [0] });
+    cpu.binary('mul', a.cpu, a.cpu, bs(s.cpu));
+    ref.binary('mul', a.ref, a.ref, bs(s.ref));
+    check(a, 'in-place mul by broadcast scalar');
+  });
+
+  it('matches the reference on where, copy with conversion and fill', () => {
+    for (const dtype of DTYPES)
+      for (const shape of SHAPES)
+        for (const layout of LAYOUTS) {
+          const c = view(shape, 'bool', layout === 'transposed' ? 'offset' : layout);
+          const a = view(shape, dtype, layout);
+          const b = view(shape, dtype, 'contiguous');
+          const out = outPair(shape, dtype, 'offset');
+          cpu.where(out.cpu, c.cpu, a.cpu, b.cpu);
+          ref.where(out.ref, c.ref, a.ref, b.ref);
+          check(out, `where ${dtype} [${shape}] ${layout}`);
+          for (const to of DTYPES) {
+            const o = outPair(shape, to, 'transposed');
+            cpu.copy(o.cpu, a.cpu);
+            ref.copy(o.ref, a.ref);
+            check(o, `copy ${dtype}->${to} [${shape}] ${layout}`);
+          }
+          for (const v of [0, -3.7, 2.5, NaN, Infinity, 1e10]) {
+            const o = outPair(shape, dtype, layout === 'transposed' ? 'transposed' : 'offset');
+            cpu.fill(o.cpu, v);
+            ref.fill(o.ref, v);
+            check(o, `fill ${dtype} ${v}`);
+          }
+        }
+  });
+
+  it('copies between overlapping views of one buffer as if reading first', () => {
+    const x = view([10], 'float32', 'contiguous');
+    const shifted = (p: Arg, off: number): Arg => ({ ...p, shape: [8], strides: [1], offset: off });
+    cpu.copy(shifted(x.cpu, 2), shifted(x.cpu, 0));
+    ref.copy(shifted(x.ref, 2), shifted(x.ref, 0));
+    check(x, 'overlapping copy');
+  });
+
+  it('matches the reference on reductions over any set of axes', () => {
+    const shapes = [[5], [3, 4], [2, 3, 4], [4, 1, 6], [0, 3], [3, 0]];
+    for (const op of REDUCE_OPS)
+      for (const dtype of DTYPES)
+        for (const shape of shapes)
+          for (const layout of LAYOUTS)
+            for (let mask = 0; mask < 1 << shape.length; mask++) {
+              const axes = shape.map((_, d) => d).filter((d) => mask & (1 << d));
+              const a = view(shape, dtype, layout);
+              const oshape = shape.map((s, d) => (axes.includes(d) ? 1 : s));
+              const out = outPair(oshape, dtype);
+              cpu.reduce(op, out.cpu, a.cpu, axes);
+              ref.reduce(op, out.ref, a.ref, axes);
+              check(out, `${op} ${dtype} [${shape}] ${layout} axes [${axes}]`, dtype === 'float32' ? 1e-5 : 1e-11, 1e-5);
+            }
+  });
+
+  it('matches the reference on reductions large enough to use threads', () => {
+    for (const dtype of ['float32', 'float64', 'int32'] as DType[])
+      for (const [shape, axes] of [
+        [[1_000_000], [0]],
+        [[1000, 700], [0]],
+        [[1000, 700], [1]],
+        [[300, 40, 50], [0, 2]],
+      ] as [number[], number[]][])
+        for (const op of REDUCE_OPS) {
+          const a = view(shape, dtype, 'contiguous', values(dtype, 4096, false));
+          const out = outPair(shape.map((s, d) => (axes.includes(d) ? 1 : s)), dtype);
+          cpu.reduce(op, out.cpu, a.cpu, axes);
+          ref.reduce(op, out.ref, a.ref, axes);
+          check(out, `${op} ${dtype} [${shape}] axes [${axes}]`, 1e-5, 1e-3);
+        }
+    const withNaN = view([500_000], 'float32', 'contiguous', [...values('float32', 1000, false), NaN]);
+    for (const op of ['amax', 'amin'] as const) {
+      const out = outPair([1], 'float32');
+      cpu.reduce(op, out.cpu, withNaN.cpu, [0]);
+      expect(Number.isNaN(cpu.read(out.cpu)[0]), `${op} propagates NaN`).toBe(true);
+    }
+  });
+
+  it('matches the reference on argmax/argmin, NaN first, ties to the first index', () => {
+    const shapes = [[6], [3, 4], [2, 3, 4], [5, 1], [0, 4]];
+    for (const op of ARG_REDUCE_OPS)
+      for (const dtype of DTYPES)
+        for (const shape of shapes)
+          for (const layout of LAYOUTS)
+            for (let axis = 0; axis < shape.length; axis++) {
+              const a = view(shape, dtype, layout, dtype === 'float32' || dtype === 'float64' ? values(dtype, 64) : [1, 3, 3, 0, 2, 3]);
+              const out = outPair(shape.map((s, d) => (d === axis ? 1 : s)), 'int32');
+              cpu.argReduce(op, out.cpu, a.cpu, axis);
+              ref.argReduce(op, out.ref, a.ref, axis);
+              check(out, `${op} ${dtype} [${shape}] ${layout} axis ${axis}`);
+            }
+  });
+
+  describe('matmul', () => {
+    function run(B: number, M: number, K: number, N: number, dtype: DType, ta: boolean, tb: boolean, bcast = false, tout = false): void {
+      const mk = (r: number, c: number, t: boolean, broadcast: boolean): Pair => {
+        const p = view(t ? [B, c, r] : [B, r, c], dtype, 'contiguous', values(dtype, 997, false));
+        const swap = (x: Arg): Arg =>
+          t ? { ...x, shape: [B, r, c], strides: [x.strides[0], x.strides[2], x.strides[1]] } : x;
+        const bc = (x: Arg): Arg => (broadcast ? { ...x, strides: [0, x.strides[1], x.strides[2]] } : x);
+        return { cpu: bc(swap(p.cpu)), ref: bc(swap(p.ref)) };
+      };
+      const a = mk(M, K, ta, false);
+      const b = mk(K, N, tb, bcast);
+      const out = outPair([B, M, N], dtype, tout ? 'transposed' : 'contiguous');
+      cpu.matmul(out.cpu, a.cpu, b.cpu);
+      ref.matmul(out.ref, a.ref, b.ref);
+      // float32 accumulates in float32: error grows with K
+      const tol = dtype === 'float32' ? 3e-6 * Math.sqrt(K + 1) : dtype === 'float64' ? 1e-12 : 0;
+      check(out, `matmul ${dtype} ${B}x${M}x${K}x${N} ta=${ta} tb=${tb} bcast=${bcast}`, tol, tol * 10);
+    }
+
+    it('matches the reference for shapes off the tile sizes, all layouts and dtypes', () => {
+      const shapes = [
+        [1, 1, 1, 1],
+        [1, 7, 13, 5],
+        [2, 65, 129, 33],
+        [1, 6, 256, 16],
+        [1, 13, 300, 17],
+        [3, 2, 0, 4],
+        [1, 0, 3, 4],
+      ];
+      for (const dtype of DTYPES)
+        for (const [B, M, K, N] of shapes)
+          for (const ta of [false, true])
+            for (const tb of [false, true]) {
+              if ((dtype === 'int32' || dtype === 'bool') && M * K * N > 10000 && (ta || tb)) continue;
+              run(B, M, K, N, dtype, ta, tb);
+            }
+    });
+
+    it('handles a broadcast batch and a transposed output', () => {
+      run(3, 37, 70, 45, 'float32', false, false, true);
+      run(2, 20, 30, 40, 'float64', true, false, true, true);
+      run(1, 50, 60, 70, 'float32', true, true, false, true);
+    });
+
+    it('matches the reference when large enough to split over threads', () => {
+      run(1, 300, 257, 200, 'float32', false, false);
+      run(1, 200, 300, 20, 'float32', true, false);
+      run(1, 150, 200, 300, 'float64', false, true);
+      run(4, 64, 80, 64, 'float32', false, false);
+    });
+
+    it('propagates inf and nan like the reference', () => {
+      const a = view([1, 2, 3], 'float32', 'contiguous', [1, Infinity, 0, NaN, 2, 3]);
+      const b = view([1, 3, 2], 'float32', 'contiguous', [1, 2, 3, 4, 5, 6]);
+      const out = outPair([1, 2, 2], 'float32');
+      cpu.matmul(out.cpu, a.cpu, b.cpu);
+      ref.matmul(out.ref, a.ref, b.ref);
+      check(out, 'matmul inf/nan');
+    });
+  });
+
+  describe('indexing', () => {
+    const idx = (shape: number[], limit: number): Pair =>
+      view(shape, 'int32', 'contiguous', Array.from({ length: 64 }, () => Math.floor(rand() * limit)));
+
+    it('gather and scatterAdd match the reference along every dim', () => {
+      for (const dtype of DTYPES)
+        for (const layout of LAYOUTS)
+          for (const dim of [0, 1, 2]) {
+            const shape = [3, 4, 5];
+            const a = view(shape, dtype, layout);
+            const ishape = [2, 3, 4];
+            ishape[dim] = 6;
+            const index = idx(ishape, shape[dim]);
+            const out = outPair(ishape, dtype);
+            cpu.gather(out.cpu, a.cpu, dim, index.cpu);
+            ref.gather(out.ref, a.ref, dim, index.ref);
+            check(out, `gather ${dtype} ${layout} dim ${dim}`);
+
+            const src = view([3, 4, 6], dtype, layout);
+            const sindex = idx([2, 3, dim === 2 ? 6 : 4], shape[dim]);
+            const target = view(shape, dtype, 'contiguous');
+            cpu.scatterAdd(target.cpu, dim, sindex.cpu, src.cpu);
+            ref.scatterAdd(target.ref, dim, sindex.ref, src.ref);
+            check(target, `scatterAdd ${dtype} ${layout} dim ${dim}`);
+          }
+    });
+
+    it('indexSelect and indexAdd match the reference along every dim', () => {
+      for (const dtype of DTYPES)
+        for (const layout of LAYOUTS)
+          for (const dim of [0, 1, 2]) {
+            const shape = [3, 4, 5];
+            const a = view(shape, dtype, layout);
+            const index = idx([7], shape[dim]);
+            const oshape = shape.slice();
+            oshape[dim] = 7;
+            const out = outPair(oshape, dtype, 'transposed');
+            cpu.indexSelect(out.cpu, a.cpu, dim, index.cpu);
+            ref.indexSelect(out.ref, a.ref, dim, index.ref);
+            check(out, `indexSelect ${dtype} ${layout} dim ${dim}`);
+
+            const src = view(oshape, dtype, layout);
+            const target = view(shape, dtype, 'offset');
+            cpu.indexAdd(target.cpu, dim, index.cpu, src.cpu);
+            ref.indexAdd(target.ref, dim, index.ref, src.ref);
+            check(target, `indexAdd ${dtype} ${layout} dim ${dim}`);
+          }
+    });
+
+    it('rejects out-of-range index values with an Error and writes nothing', () => {
+      const a = view([3, 4], 'float32', 'contiguous');
+      const bad = view([2, 4], 'int32', 'contiguous', [0, 1, 2, 3, 0, 1, 2, 1]);
+      const out = outPair([2, 4], 'float32');
+      expect(() => cpu.gather(out.cpu, a.cpu, 0, bad.cpu)).toThrow(/gather: index 3 is out of bounds/);
+      const neg = view([2], 'int32', 'contiguous', [0, -1]);
+      const before = cpu.read(a.cpu);
+      const src = view([2, 4], 'float32', 'contiguous');
+      expect(() => cpu.indexAdd(a.cpu, 0, neg.cpu, src.cpu)).toThrow(/indexAdd: index -1/);
+      expect(cpu.read(a.cpu)).toEqual(before);
+      expect(() => cpu.scatterAdd(a.cpu, 0, bad.cpu, src.cpu)).toThrow(/scatterAdd/);
+      expect(() => cpu.indexSelect(out.cpu, a.cpu, 0, neg.cpu)).toThrow(/indexSelect/);
+    });
+  });
+
+  describe('safety', () => {
+    it('throws on any use of a freed buffer, and free twice is harmless', () => {
+      const buf = cpu.alloc('float32', 4);
+      const x: Arg = { buf, dtype: 'float32', shape: [4], strides: [1], offset: 0 };
+      cpu.free(buf);
+      cpu.free(buf);
+      expect(() => cpu.read(x)).toThrow(/freed/);
+      expect(() => cpu.write(buf, 'float32', new Float32Array(4))).toThrow(/freed/);
+      expect(() => cpu.unary('neg', x, x)).toThrow(/freed/);
+      const y = view([4], 'float32', 'contiguous');
+      expect(() => cpu.binary('add', y.cpu, x, y.cpu)).toThrow(/freed/);
+      expect(() => cpu.fill(x, 1)).toThrow(/freed/);
+    });
+
+    it('throws on views that reach outside their buffer instead of touching memory', () => {
+      const buf = cpu.alloc('float32', 6);
+      const ok: Arg = { buf, dtype: 'float32', shape: [2, 3], strides: [3, 1], offset: 0 };
+      const cases: Partial<Arg>[] = [
+        { offset: 1 },
+        { strides: [4, 1] },
+        { strides: [-3, 1] },
+        { dtype: 'float64' },
+        { shape: [2, 3.5] },
+        { offset: -1 },
+      ];
+      for (const c of cases) {
+        const bad = { ...ok, ...c } as Arg;
+        expect(() => cpu.unary('neg', ok, bad), JSON.stringify(c)).toThrow(Error);
+        expect(() => cpu.read(bad), JSON.stringify(c)).toThrow(Error);
+      }
+      // a negative stride that stays inside is fine
+      const rev: Arg = { ...ok, shape: [6], strides: [-1], offset: 5 };
+      cpu.write(buf, 'float32', new Float32Array([1, 2, 3, 4, 5, 6]));
+      expect(Array.from(cpu.read(rev))).toEqual([6, 5, 4, 3, 2, 1]);
+      expect(() => cpu.write(buf, 'float32', new Float32Array(4), 3)).toThrow(RangeError);
+      expect(() => cpu.matmul(ok, ok, ok)).toThrow(/3-D/);
+      const foreign = ref.alloc('float32', 6);
+      expect(() => cpu.unary('neg', ok, { ...ok, buf: foreign })).toThrow(/cpu backend/);
+    });
+
+    it('answers random malformed calls of every kernel with Errors only, never a crash', () => {
+      const allDTypes: DType[] = ['float32', 'float64', 'int32', 'bool', 'float16', 'bfloat16'];
+      const bufs = allDTypes.slice(0, 4).map((d) => cpu.alloc(d, 24));
+      const pick = <T,>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)];
+      const randArg = (): Arg => {
+        const nd = Math.floor(rand() * 5);
+        const shape = Array.from({ length: nd }, () => Math.floor(rand() * 6));
+        const strides = Array.from({ length: nd }, () => Math.floor(rand() * 13) - 6);
+        return { buf: pick(bufs), dtype: pick(allDTypes), shape, strides, offset: Math.floor(rand() * 34) - 2 };
+      };
+      const calls: ((x: Arg, y: Arg, z: Arg, w: Arg, n: number) => void)[] = [
+        (x, y) => cpu.unary(pick([...UNARY_OPS, 'bogus', 'constructor']) as 'neg', x, y),
+        (x, y, z) => cpu.binary(pick(BINARY_OPS), x, y, z),
+        (x, y, z) => cpu.compare(pick(COMPARE_OPS), x, y, z),
+        (x, y, z, w) => cpu.where(x, y, z, w),
+        (x, y) => cpu.copy(x, y),
+        (x, _y, _z, _w, n) => cpu.fill(x, n),
+        (x, y, _z, _w, n) => cpu.reduce(pick(REDUCE_OPS), x, y, [n, Math.floor(rand() * 4)].slice(0, Math.floor(rand() * 3))),
+        (x, y, _z, _w, n) => cpu.argReduce(pick(ARG_REDUCE_OPS), x, y, n),
+        (x, y, z) => cpu.matmul(x, y, z),
+        (x, y, z, _w, n) => cpu.gather(x, y, n, z),
+        (x, y, z, _w, n) => cpu.scatterAdd(x, n, y, z),
+        (x, y, z, _w, n) => cpu.indexSelect(x, y, n, z),
+        (x, y, z, _w, n) => cpu.indexAdd(x, n, y, z),
+        (x) => cpu.read(x),
+      ];
+      let errors = 0;
+      for (let i = 0; i < 20_000; i++) {
+        const args = [randArg(), randArg(), randArg(), randArg()];
+        const n = Math.floor(rand() * 6) - 1;
+        try {
+          calls[i % calls.length](args[0], args[1], args[2], args[3], n);
+        } catch (e) {
+          expect(e).toBeInstanceOf(Error);
+          errors++;
+        }
+      }
+      expect(errors).toBeGreaterThan(1000);
+    });
+
+    it('does nothing on 0-size tensors', () => {
+      const buf = cpu.alloc('float32', 0);
+      const e: Arg = { buf, dtype: 'float32', shape: [0, 5], strides: [5, 1], offset: 0 };
+      cpu.unary('exp', e, e);
+      cpu.binary('add', e, e, e);
+      cpu.fill(e, 3);
+      cpu.copy(e, e);
+      expect(cpu.read(e).length).toBe(0);
+      const m: Arg = { buf, dtype: 'float32', shape: [1, 0, 5], strides: [0, 5, 1], offset: 0 };
+      const k: Arg = { buf, dtype: 'float32', shape: [1, 5, 0], strides: [0, 0, 1], offset: 0 };
+      const o: Arg = { buf, dtype: 'float32', shape: [1, 0, 0], strides: [0, 0, 1], offset: 0 };
+      cpu.matmul(o, m, k);
+    });
+
+    it('lets the garbage collector reclaim buffers dropped without free, even in a synchronous loop', () => {
+      // 4 GB in 100 steps that never yield to the event loop (so no deferred finalizer could run)
+      const before = process.memoryUsage().rss;
+      let peak = before;
+      for (let i = 0; i < 100; i++) {
+        const buf = cpu.alloc('float32', 10_000_000);
+        cpu.fill({ buf, dtype: 'float32', shape: [10_000_000], strides: [1], offset: 0 }, i);
+        peak = Math.max(peak, process.memoryUsage().rss);
+      }
+      expect(peak - before).toBeLessThan(1_500_000_000);
+    });
+  });
+});
