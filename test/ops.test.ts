@@ -10,16 +10,30 @@ import { cpuBackend } from '../runtime/backends/cpu/index.js';
 import { INT_OPS, OPS, type OpEntry, type Sample } from './support/op-table.js';
 import { buildInput, hostValues, inputDtype } from './support/make-input.js';
 
-type BackendName = 'reference' | 'native';
-const backends: BackendName[] = cpuBackend ? ['reference', 'native'] : ['reference'];
+/** Every backend this machine has runs the same table; capability (availability) decides. */
+type BackendName = 'reference' | 'native' | 'cuda';
+const backends: BackendName[] = ['reference'];
+if (cpuBackend) backends.push('native');
+if (gb.cuda.isAvailable()) backends.push('cuda');
 
+let device = 'cpu';
 function on<T>(b: BackendName, fn: () => T): T {
-  return gb.withFlags({ cpuBackend: b }, fn);
+  const prev = device;
+  device = b === 'cuda' ? 'cuda' : 'cpu';
+  try {
+    return gb.withFlags({ cpuBackend: b === 'reference' ? 'reference' : 'native' }, fn);
+  } finally {
+    device = prev;
+  }
+}
+
+if (!gb.cuda.isAvailable()) {
+  test.skip(`op table on cuda (skipped: ${gb.cuda.unavailableReason()})`, () => {});
 }
 
 function run(entry: OpEntry, sample: Sample, vals: Float64Array[], dtype: DType, requiresGrad = false) {
   const inputs = sample.inputs.map((spec, i) => {
-    const t = buildInput(spec, vals[i], inputDtype(spec, dtype));
+    const t = buildInput(spec, vals[i], inputDtype(spec, dtype), device);
     if (requiresGrad && t.dtype === dtype) t.requiresGrad_(true);
     return t;
   });
@@ -58,7 +72,7 @@ function project(outs: Tensor[], seed: number): Tensor {
     if (o.dtype !== 'float64') continue;
     const v = new Float64Array(o.numel());
     for (let i = 0; i < v.length; i++) v[i] = g.random() * 2 - 1;
-    const term = o.mul(gb.fromTypedArray(v, o.shape, { dtype: 'float64' })).sum();
+    const term = o.mul(gb.fromTypedArray(v, o.shape, { dtype: 'float64', device: o.device })).sum();
     total = total ? total.add(term) : term;
   }
   if (!total) throw new Error('no float64 output to project');
@@ -168,7 +182,7 @@ describe('integer ops', () => {
     for (const be of backends) {
       test(`${name} on int32 matches the reference on ${be}`, () => {
         const run1 = (x: BackendName) =>
-          on(x, () => fn(gb.tensor(a, { dtype: 'int32' }).reshape(6, 10), gb.tensor(b, { dtype: 'int32' }).reshape(6, 10)));
+          on(x, () => fn(gb.tensor(a, { dtype: 'int32', device }).reshape(6, 10), gb.tensor(b, { dtype: 'int32', device }).reshape(6, 10)));
         expectClose(run1(be), run1('reference'), 0, 0, `${name} int32`);
       });
     }

@@ -49,17 +49,17 @@ export function inputDtype(spec: InputSpec, floatDtype: DType): DType {
 }
 
 /** A tensor holding `vals` (row-major for spec.shape) laid out as spec.layout asks. */
-export function buildInput(spec: InputSpec, vals: Float64Array, dtype: DType): Tensor {
+export function buildInput(spec: InputSpec, vals: Float64Array, dtype: DType, device = 'cpu'): Tensor {
   return gb.noGrad(() => {
     const shape = spec.shape;
-    const c = gb.fromTypedArray(vals, shape, { dtype });
+    const c = gb.fromTypedArray(vals, shape, { dtype, device });
     switch (spec.layout ?? 'contiguous') {
       case 'contiguous':
         return c;
       case 'transposed':
         return c.transpose(-1, -2).contiguous().transpose(-1, -2);
       case 'strided': {
-        const wide = gb.zeros([...shape.slice(0, -1), shape[shape.length - 1] * 2], { dtype });
+        const wide = gb.zeros([...shape.slice(0, -1), shape[shape.length - 1] * 2], { dtype, device });
         const view = wide.slice(-1, 0, undefined, 2);
         view.copy_(c);
         return view;
@@ -67,7 +67,7 @@ export function buildInput(spec: InputSpec, vals: Float64Array, dtype: DType): T
       case 'expanded':
         return c.narrow(0, 0, Math.min(1, shape[0])).contiguous().expand(...shape);
       case 'offset': {
-        const big = gb.zeros([shape[0] + 1, ...shape.slice(1)], { dtype });
+        const big = gb.zeros([shape[0] + 1, ...shape.slice(1)], { dtype, device });
         const view = big.narrow(0, 1, shape[0]);
         view.copy_(c);
         return view;
