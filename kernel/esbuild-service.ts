@@ -14,16 +14,32 @@ function esbuild(): typeof Esbuild {
   return (loaded ??= require('esbuild') as typeof Esbuild);
 }
 
+const DEAD = /service (is no longer running|was stopped)/;
+
+function restart(): void {
+  for (const key of Object.keys(require.cache)) {
+    if (key.includes(`${sep}esbuild${sep}`)) delete require.cache[key];
+  }
+  loaded = undefined;
+}
+
 export function transformSync(source: string, options: Esbuild.TransformOptions): Esbuild.TransformResult {
   try {
     return esbuild().transformSync(source, options);
   } catch (err) {
-    if (!/service (is no longer running|was stopped)/.test(String((err as Error).message))) throw err;
-    for (const key of Object.keys(require.cache)) {
-      if (key.includes(`${sep}esbuild${sep}`)) delete require.cache[key];
-    }
-    loaded = undefined;
+    if (!DEAD.test(String((err as Error).message))) throw err;
+    restart();
     return esbuild().transformSync(source, options);
+  }
+}
+
+export async function build(options: Esbuild.BuildOptions & { write: false }): Promise<Esbuild.BuildResult<{ write: false }>> {
+  try {
+    return await esbuild().build(options);
+  } catch (err) {
+    if (!DEAD.test(String((err as Error).message))) throw err;
+    restart();
+    return esbuild().build(options);
   }
 }
 

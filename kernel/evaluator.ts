@@ -8,7 +8,8 @@ import { toMimeBundle } from './display.js';
 import { CellMaps, reportError, type ErrorReport } from './errors.js';
 import { isComplete } from './is-complete.js';
 import { log } from './log.js';
-import { CellLanguageService, type Completion, type Inspection } from './language-service.js';
+import { LanguageServiceClient } from './language-client.js';
+import type { Completion, Inspection } from './language-service.js';
 import { magicRegistry, UnknownMagicError, type MagicHost, type MagicRegistry } from './magics-registry.js';
 import type { IsCompleteReply, MimeBundle } from './protocol.js';
 import { importFrom } from './resolve.js';
@@ -29,6 +30,8 @@ export interface Evaluator {
   complete(code: string, cursor: number): Promise<Completion>;
   inspect(code: string, cursor: number, detail: 0 | 1): Promise<Inspection>;
   isComplete(code: string): IsCompleteReply;
+  /** Starts loading the language service in the background (see Note [language thread]). */
+  warmLanguageService?(): void;
 }
 
 export class Interrupted extends Error {
@@ -51,6 +54,8 @@ export interface EvaluatorOptions {
   interruptFlag?: Int32Array;
   /** ANSI colours in results' text/plain (the REPL on a colour terminal). */
   colors?: boolean;
+  /** Language service on its own thread (default: when the compiled worker file exists). */
+  languageWorker?: boolean;
 }
 
 export class CellEvaluator implements Evaluator {
@@ -59,9 +64,8 @@ export class CellEvaluator implements Evaluator {
   readonly #interruptFlag: Int32Array;
   readonly #declared = new Set<string>();
   readonly #compileCache = new Map<string, CompiledCell>();
-  readonly #cellSources: string[] = [];
+  readonly #language: LanguageServiceClient;
   #ts: Promise<typeof TS> | undefined;
-  #ls: CellLanguageService | undefined;
   #scripts = 0;
   #lastCell: CellContext | undefined;
   #running: { cell: CellContext; reject: (e: Error) => void } | undefined;
@@ -70,6 +74,7 @@ export class CellEvaluator implements Evaluator {
 
   constructor(options: EvaluatorOptions = {}) {
     this.#colors = options.colors ?? false;
+    this.#language = new LanguageServiceClient({ worker: options.languageWorker });
     this.#magics = options.magics ?? magicRegistry;
     this.#interruptFlag = options.interruptFlag ?? new Int32Array(new SharedArrayBuffer(4));
     installCellIo({ running: () => this.#running?.cell, last: () => this.#lastCell });
@@ -154,12 +159,16 @@ export class CellEvaluator implements Evaluator {
     return true;
   }
 
-  async complete(code: string, cursor: number): Promise<Completion> {
-    return (await this.#languageService()).complete(code, cursor);
+  complete(code: string, cursor: number): Promise<Completion> {
+    return this.#language.request('complete', code, cursor);
   }
 
-  async inspect(code: string, cursor: number, detail: 0 | 1): Promise<Inspection> {
-    return (await this.#languageService()).inspect(code, cursor, detail);
+  inspect(code: string, cursor: number, detail: 0 | 1): Promise<Inspection> {
+    return this.#language.request('inspect', code, cursor, detail);
+  }
+
+  warmLanguageService(): void {
+    this.#language.start();
   }
 
   isComplete(code: string): IsCompleteReply {
@@ -177,9 +186,7 @@ export class CellEvaluator implements Evaluator {
       case 'code': {
         if (this.typecheck.enabled) await this.#check(segment.code);
         const { value, hasResult } = await this.#runCode(segment.code, cell);
-        // The language service starts on first use and then replays these.
-        this.#cellSources.push(segment.code);
-        this.#ls?.addCell(segment.code);
+        this.#language.addCell(segment.code);
         return { value, show: hasResult };
       }
       case 'inspect': {
@@ -240,7 +247,7 @@ export class CellEvaluator implements Evaluator {
   }
 
   async #check(code: string): Promise<void> {
-    const problems = (await this.#languageService()).check(code);
+    const problems = await this.#language.request('check', code);
     if (problems.length > 0) throw new TypeCheckError(problems.join('\n'));
   }
 
@@ -249,15 +256,6 @@ export class CellEvaluator implements Evaluator {
       (m) => ((m as unknown as { default?: typeof TS }).default ?? m) as typeof TS,
     );
     return this.#ts;
-  }
-
-  async #languageService(): Promise<CellLanguageService> {
-    if (!this.#ls) {
-      const ls = new CellLanguageService(await this.#typescript(), process.cwd());
-      for (const code of this.#cellSources) ls.addCell(code);
-      this.#ls = ls;
-    }
-    return this.#ls;
   }
 
   #host(cell: CellContext): MagicHost {

@@ -27,6 +27,9 @@ import {
 } from './threads.js';
 import { codePointsToUtf16, utf16ToCodePoints } from './unicode.js';
 
+/** Quiet time after a cell before the language service starts loading (Note [language thread]). */
+const WARM_LANGUAGE_AFTER_IDLE_MS = 400;
+
 interface QueuedRequest {
   channel: 'shell' | 'control';
   message: WireMessage;
@@ -55,6 +58,8 @@ export class JupyterKernel {
   #pendingInput: { resolve: (v: string) => void; reject: (e: Error) => void } | undefined;
   #onExit: (code: number) => void;
   #terminated: (() => void) | undefined;
+  #ranACell = false;
+  #warmTimer: NodeJS.Timeout | undefined;
 
   constructor(threads: KernelThreads, evaluator: Evaluator, onExit: (code: number) => void) {
     this.#worker = threads.worker;
@@ -105,20 +110,35 @@ export class JupyterKernel {
 
   async #pump(): Promise<void> {
     this.#pumping = true;
+    clearTimeout(this.#warmTimer);
     while (this.#queue.length > 0) {
       const request = this.#queue.shift()!;
+      const type = request.message.header.msg_type;
+      const failed = (err: unknown) => log(`error handling ${type}: ${(err as Error).stack}`);
+      // Answered by the language thread, which may still be loading: cells queued behind a
+      // completion must not wait for it (Note [language thread]).
+      if (type === 'complete_request' || type === 'inspect_request') {
+        this.#handle(request, false).catch(failed);
+        continue;
+      }
       try {
         await this.#handle(request);
       } catch (err) {
-        log(`error handling ${request.message.header.msg_type}: ${(err as Error).stack}`);
+        failed(err);
       }
+      if (type === 'execute_request') this.#ranACell = true;
     }
     this.#pumping = false;
+    if (this.#ranACell && this.#evaluator.warmLanguageService) {
+      const warm = this.#evaluator.warmLanguageService.bind(this.#evaluator);
+      this.#warmTimer = setTimeout(warm, WARM_LANGUAGE_AFTER_IDLE_MS);
+      this.#warmTimer.unref();
+    }
   }
 
-  async #handle({ channel, message, receivedAt }: QueuedRequest): Promise<void> {
+  async #handle({ channel, message, receivedAt }: QueuedRequest, ownsCurrent = true): Promise<void> {
     const type = message.header.msg_type;
-    this.#current = message;
+    if (ownsCurrent) this.#current = message;
     this.#send('iopub', 'status', { execution_state: 'busy' }, message);
     try {
       if (isCommMessageType(type)) {

@@ -7,7 +7,7 @@ import type { MimeBundle } from './protocol.js';
 
 /**
  * Note [cells as modules]
- * Each cell that ran is a virtual module `cellN.ts` ending in `export { every name it declares }`.
+ * Each cell that ran is a virtual module `__gradbook_cellN.ts` (in the notebook's folder) ending in `export { every name it declares }`.
  * The code being completed or checked starts with one header line importing, for each name
  * declared earlier, the *last* cell that declared it (names the code declares itself are left
  * out). So re-declaring `const x` in a later cell is not a redeclaration error, types and
@@ -56,7 +56,9 @@ export class CellLanguageService {
 
   constructor(ts: typeof TS, cwd: string) {
     this.#ts = ts;
-    this.#dir = join(cwd, '.gradbook-cells');
+    // The virtual files sit in the notebook's folder itself, so that a cell's relative import
+    // (`./helpers.ts`) resolves as it does when the cell runs.
+    this.#dir = cwd;
     const kernelModules = dirname(dirname(dirname(createRequire(import.meta.url).resolve('typescript'))));
     const options: TS.CompilerOptions = {
       target: ts.ScriptTarget.ES2022,
@@ -66,11 +68,12 @@ export class CellLanguageService {
       esModuleInterop: true,
       skipLibCheck: true,
       noEmit: true,
+      allowImportingTsExtensions: true,
       lib: ['lib.es2023.d.ts', 'lib.esnext.disposable.d.ts'],
       types: ['node'],
       typeRoots: [join(cwd, 'node_modules', '@types'), join(kernelModules, '@types')],
     };
-    this.#setFile(join(this.#dir, 'gradbook-globals.d.ts'), GLOBALS);
+    this.#setFile(join(this.#dir, '__gradbook_globals.d.ts'), GLOBALS);
     const sys = ts.sys;
     const host: TS.LanguageServiceHost = {
       getCompilationSettings: () => options,
@@ -98,7 +101,7 @@ export class CellLanguageService {
 
   /** Records a cell that ran, so later completions and checks see its declarations. */
   addCell(code: string): void {
-    const file = join(this.#dir, `cell${++this.#cells}.ts`);
+    const file = join(this.#dir, `__gradbook_cell${++this.#cells}.ts`);
     const declared = this.#declaredNames(code);
     const { header } = this.#header(declared);
     const exportList = `\nexport { ${declared.join(', ')} };\n`;
@@ -219,7 +222,7 @@ export class CellLanguageService {
 
   #pending(code: string): { file: string; offset: number } {
     const { header } = this.#header(this.#declaredNames(code));
-    const file = join(this.#dir, 'pending.ts');
+    const file = join(this.#dir, '__gradbook_pending.ts');
     this.#setFile(file, header + code + '\nexport {};\n');
     return { file, offset: header.length };
   }

@@ -1,9 +1,13 @@
 // `import` in a cell resolves from the notebook's folder (process.cwd(), which %cd moves), not from
 // the kernel's own install folder, so packages installed beside a notebook are found.
-import { existsSync, readFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { createRequire, isBuiltin } from 'node:module';
-import { dirname, isAbsolute, join, resolve } from 'node:path';
+import { tmpdir } from 'node:os';
+import { dirname, extname, isAbsolute, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import type * as Esbuild from 'esbuild';
+import { build } from './esbuild-service.js';
 
 const ESM_CONDITIONS = ['import', 'node', 'default'];
 
@@ -11,7 +15,9 @@ export async function importFrom(specifier: string, fromDir: string): Promise<un
   if (isBuiltin(specifier)) return import(specifier);
   if (specifier.startsWith('file:') || specifier.startsWith('data:')) return import(specifier);
   if (specifier.startsWith('.') || isAbsolute(specifier)) {
-    return import(pathToFileURL(resolve(fromDir, specifier)).href);
+    const path = resolve(fromDir, specifier);
+    const ts = typeScriptFile(path);
+    return import(ts ? await transpiledModule(ts) : pathToFileURL(path).href);
   }
   return import(pathToFileURL(resolvePackage(specifier, fromDir)).href);
 }
@@ -82,3 +88,72 @@ function pickTarget(target: unknown): string | undefined {
   }
   return undefined;
 }
+
+const TS_EXTENSIONS = ['.ts', '.mts', '.cts', '.tsx'];
+const JS_TO_TS: Record<string, string[]> = { '.js': ['.ts', '.tsx'], '.mjs': ['.mts'], '.cjs': ['.cts'], '.jsx': ['.tsx'] };
+
+/**
+ * The TypeScript file a relative import means, if any: `./f.ts` itself, `./f.js` when only
+ * `./f.ts` exists (TypeScript's own convention for ESM), or `./f` when `./f.ts` exists.
+ */
+export function typeScriptFile(path: string): string | undefined {
+  const ext = extname(path);
+  if (TS_EXTENSIONS.includes(ext)) return existsSync(path) ? path : undefined;
+  if (existsSync(path) && ext !== '') return undefined;
+  const stem = ext in JS_TO_TS ? path.slice(0, -ext.length) : path;
+  for (const tsExt of JS_TO_TS[ext] ?? TS_EXTENSIONS) {
+    if (existsSync(stem + tsExt)) return stem + tsExt;
+  }
+  return undefined;
+}
+
+/**
+ * Note [TypeScript beside a notebook]
+ * `import { f } from './helpers.ts'` in a cell: esbuild bundles helpers.ts with the local files it
+ * imports (types stripped, no type check, as for cells) into one ES module, and packages and
+ * built-ins stay imports, rewritten to absolute file URLs resolved from the importing file's
+ * folder, so the module can live in a cache folder and still find the notebook's node_modules.
+ * The file is named by a hash of its contents: importing an unchanged helper again gives the same
+ * module instance (as Node would), and an edited one is loaded afresh. import.meta.url inside a
+ * helper names the cached file, not the source.
+ */
+async function transpiledModule(entry: string): Promise<string> {
+  const result = await build({
+    entryPoints: [entry],
+    bundle: true,
+    write: false,
+    format: 'esm',
+    platform: 'node',
+    target: 'node20',
+    sourcemap: 'inline',
+    logLevel: 'silent',
+    plugins: [externalPackages],
+  });
+  const code = result.outputFiles[0]!.contents;
+  const hash = createHash('sha256').update(entry).update(code).digest('hex').slice(0, 20);
+  const dir = join(tmpdir(), 'gradbook-ts-imports');
+  const file = join(dir, `${hash}.mjs`);
+  if (!existsSync(file)) {
+    mkdirSync(dir, { recursive: true });
+    const tmp = `${file}.${process.pid}.tmp`;
+    writeFileSync(tmp, code);
+    renameSync(tmp, file);
+  }
+  return pathToFileURL(file).href;
+}
+
+const externalPackages: Esbuild.Plugin = {
+  name: 'gradbook-external-packages',
+  setup(b) {
+    b.onResolve({ filter: /^[^./]/ }, (args) => {
+      if (isAbsolute(args.path) || args.path.startsWith('file:')) return undefined;
+      if (isBuiltin(args.path)) return { path: args.path, external: true };
+      try {
+        return { path: pathToFileURL(resolvePackage(args.path, args.resolveDir)).href, external: true };
+      } catch {
+        // Left as written: the import fails when the module runs, with Node's own message.
+        return { path: args.path, external: true };
+      }
+    });
+  },
+};

@@ -25,10 +25,10 @@ subprocess.run(["node", BIN, "install", "--prefix", PREFIX], check=True, stdout=
 os.environ["JUPYTER_PATH"] = os.path.join(PREFIX, "share", "jupyter")
 
 
-def start():
+def start(cwd=None):
     km = KernelManager(kernel_name="gradbook")
     t0 = time.perf_counter()
-    km.start_kernel(cwd=tempfile.mkdtemp(prefix="gradbook-nb-"))
+    km.start_kernel(cwd=cwd or tempfile.mkdtemp(prefix="gradbook-nb-"))
     kc = km.client()
     kc.start_channels()
     # Poll like a front end would, but with a short timeout so the figure is not quantised.
@@ -324,6 +324,103 @@ def scenario_complete_inspect():
         "question_mark": [c for t, c in o if t == "display_data"],
         "is_complete": ic,
     }
+
+
+def scenario_language_background():
+    """A fresh kernel: a completion asked before the language service loaded must not hold up the
+    cell sent right after it; once the kernel has idled a moment the service is warm."""
+    km, kc, started = start()
+    pid = km.provisioner.process.pid
+    rss = None
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                rss = int(line.split()[1]) / 1024
+    t0 = time.perf_counter()
+    comp_id = kc.complete("Math.ma", 7)
+    exec_id = kc.execute("21 * 2")
+    got = {}
+    deadline = time.time() + 60
+    while len(got) < 2 and time.time() < deadline:
+        msg = kc.get_shell_msg(timeout=max(0.01, deadline - time.time()))
+        parent = msg["parent_header"].get("msg_id")
+        if parent in (comp_id, exec_id):
+            got[parent] = (time.perf_counter() - t0, msg["content"])
+    cell_s, cell = got[exec_id]
+    complete_s, comp = got[comp_id]
+    # Idle a moment after a cell: the service loads in the background; the next completion is warm.
+    kc.execute_interactive("const warmMap = new Map<string, number>()", timeout=20)
+    time.sleep(6)
+    times = []
+    for code in ["warmMap.", "warmMap.s", "warmMap.se", "warmMap.ha", "warmMap."] * 4:
+        t1 = time.perf_counter()
+        r = kc.complete(code, len(code), reply=True, timeout=30)["content"]
+        times.append(time.perf_counter() - t1)
+    kc.stop_channels()
+    km.shutdown_kernel(now=True)
+    return {
+        "start_seconds": started,
+        "rss_after_start_mb": rss,
+        "cell_seconds": cell_s,
+        "cell_status": cell["status"],
+        "complete_seconds": complete_s,
+        "complete_matches": comp["matches"],
+        "warm_first_ms": 1000 * times[0],
+        "warm_p50_ms": 1000 * statistics.median(times),
+        "warm_matches": r["matches"],
+    }
+
+
+def scenario_tensors():
+    """notebooks/tensors.ipynb's cells through jupyter_client, with a real interrupt_request (on the
+    control channel) stopping the training loop instead of the cell raising the flag itself."""
+    root = os.path.dirname(os.path.dirname(os.path.abspath(BIN)))
+    with open(os.path.join(root, "notebooks", "tensors.ipynb")) as f:
+        cells = ["".join(c["source"]) for c in json.load(f)["cells"] if c["cell_type"] == "code"]
+    km, kc = start(cwd=os.path.join(root, "notebooks"))[:2]
+
+    def run_in(code, timeout=60):
+        out = []
+        reply = kc.execute_interactive(code, output_hook=lambda m: out.append((m["msg_type"], m["content"])), timeout=timeout)
+        return reply["content"], out
+
+    try:
+        first = run_in(cells[0])
+        setup = run_in(cells[1])
+        trained = run_in(cells[2])
+        msg_id = kc.execute("await train(1_000_000)")
+        deadline = time.time() + 20
+        while True:
+            m = kc.get_iopub_msg(timeout=max(0.01, deadline - time.time()))
+            if m["parent_header"].get("msg_id") == msg_id and m["msg_type"] == "execute_input":
+                break
+        time.sleep(0.5)
+        t0 = time.perf_counter()
+        kc.control_channel.send(kc.session.msg("interrupt_request", {}))
+        while True:
+            reply = kc.get_shell_msg(timeout=max(0.01, deadline - time.time()))
+            if reply["parent_header"].get("msg_id") == msg_id:
+                break
+        stopped_s = time.perf_counter() - t0
+        _, a = run_in("step")
+        time.sleep(0.3)
+        _, b = run_in("step")
+        _, kept = run_in("x")
+        _, after = run_in("await train(5); step")
+        return {
+            "result": result_of(first[1]),
+            "setup_display": [(t, c.get("data", {}).get("text/plain"), c.get("transient")) for t, c in setup[1] if t == "display_data"],
+            "trained": result_of(trained[1]),
+            "updates": [c.get("transient", {}).get("display_id") for t, c in trained[1] if t == "update_display_data"],
+            "interrupt": [reply["content"].get("status"), reply["content"].get("ename"), reply["content"].get("evalue")],
+            "stopped_seconds": stopped_s,
+            "step_after": [result_of(a), result_of(b)],
+            "kept": result_of(kept),
+            "trains_again": result_of(after),
+        }
+    finally:
+        kc.stop_channels()
+        km.shutdown_kernel(now=True)
 
 
 def scenario_stop_on_error():

@@ -1,8 +1,9 @@
-// Builds kernel/ and magics/ into dist/ (as `npm run build` lays them out, without type checking,
-// so a half-written runtime/ cannot block the kernel's tests) and runs the Jupyter driver.
+// Builds kernel/ and magics/ (and runtime/, for notebooks that import gradbook) into dist/ as
+// `npm run build` lays them out, without type checking, so a half-written runtime/ cannot block the
+// kernel's tests; and runs the Jupyter driver.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { dirname, join, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as esbuild from 'esbuild';
 
@@ -16,6 +17,26 @@ export function buildKernel(): void {
       .filter((f) => f.endsWith('.ts') && !f.endsWith('.d.ts'))
       .map((f) => join(ROOT, dir, f)),
   );
+  transpileToDist(entryPoints);
+}
+
+/**
+ * Lays runtime/ out in dist/runtime/ as `npm run build` does (one .js per .ts), so that
+ * `import * as gb from 'gradbook'` in a notebook resolves (package.json "exports" points at
+ * dist/runtime/index.js). esbuild, not tsc: files others are editing may not type-check yet, and
+ * the writes must be atomic, since other test files run kernels from dist/ meanwhile.
+ */
+export function buildRuntime(): string {
+  const entryPoints = readdirSync(join(ROOT, 'runtime'), { recursive: true, encoding: 'utf8' })
+    .filter((f) => f.endsWith('.ts') && !f.endsWith('.d.ts') && !f.split(sep).includes('node_modules'))
+    .map((f) => join(ROOT, 'runtime', f));
+  transpileToDist(entryPoints);
+  const index = join(ROOT, 'dist', 'runtime', 'index.js');
+  if (!existsSync(index)) throw new Error(`building the runtime left no ${index}`);
+  return index;
+}
+
+function transpileToDist(entryPoints: string[]): void {
   const result = esbuild.buildSync({
     entryPoints,
     outdir: join(ROOT, 'dist'),

@@ -1,6 +1,6 @@
 // The real kernel, driven by Debian's jupyter_client (test/jupyter_driver.py) as a front end would.
 import { beforeAll, describe, expect, it } from 'vitest';
-import { buildKernel, hasJupyterClient, runDriver } from './kernel-harness.js';
+import { buildKernel, buildRuntime, hasJupyterClient, runDriver } from './kernel-harness.js';
 
 const SCENARIOS = [
   'kernel_info',
@@ -16,6 +16,8 @@ const SCENARIOS = [
   'stop_on_error',
   'malformed',
   'complete_inspect',
+  'language_background',
+  'tensors',
   'history_comm',
   'magics',
   'many_interrupts',
@@ -31,6 +33,7 @@ beforeAll(() => {
   if (!hasJupyterClient())
     throw new Error('/usr/bin/python3 lacks jupyter_client and zmq (apt install python3-jupyter-client)');
   buildKernel();
+  buildRuntime();
   r = runDriver(SCENARIOS, 150_000);
   for (const [name, value] of Object.entries(r)) {
     if (value && typeof value === 'object' && 'exception' in value)
@@ -150,6 +153,47 @@ describe('kernel through jupyter_client', () => {
     expect(c.inspect.data['text/plain']).toContain('Doubles a number.');
     expect(c.question_mark[0].data['text/plain']).toContain('Doubles a number.');
     expect(c.is_complete).toEqual(['incomplete', 'incomplete', 'complete', 'invalid']);
+  });
+
+  it('runs a cell promptly while the language service is still loading, then completes warm', () => {
+    const l = r.language_background;
+    console.log(
+      `fresh kernel: start ${(l.start_seconds * 1000).toFixed(0)} ms, RSS ${l.rss_after_start_mb.toFixed(0)} MB; ` +
+        `cell behind a cold completion ${(l.cell_seconds * 1000).toFixed(0)} ms, the completion ${(l.complete_seconds * 1000).toFixed(0)} ms; ` +
+        `after idle warm-up first ${l.warm_first_ms.toFixed(1)} ms, p50 ${l.warm_p50_ms.toFixed(1)} ms`,
+    );
+    expect(l.cell_status).toBe('ok');
+    // The cell did not wait for the service: it was answered before the completion was.
+    expect(l.cell_seconds).toBeLessThan(l.complete_seconds);
+    expect(l.cell_seconds).toBeLessThan(0.5);
+    expect(l.complete_matches).toEqual(expect.arrayContaining(['max']));
+    expect(l.warm_matches).toEqual(expect.arrayContaining(['set', 'size']));
+    // Loaded in the background while the kernel idled: no 2-4 s first completion.
+    expect(l.warm_first_ms).toBeLessThan(500);
+    expect(l.warm_p50_ms).toBeLessThan(50);
+    expect(l.rss_after_start_mb).toBeLessThan(150);
+  });
+
+  it("hosts the runtime: import 'gradbook', a tensor as the result, a display updated while training", () => {
+    const t = r.tensors;
+    expect(t.result).toBe('tensor([[1., 2.],\n        [3., 4.]])');
+    expect(t.setup_display).toHaveLength(1);
+    expect(t.setup_display[0][1]).toMatch(/^tensor\(\[\[.*\]\], requires_grad=True\)$/);
+    expect(t.setup_display[0][2]).toEqual({ display_id: 'weights' });
+    expect(t.trained).toBe('true');
+    expect(t.updates).toEqual(['weights', 'weights', 'weights', 'weights', 'weights']);
+  });
+
+  it('stops an awaiting training loop at its next op on interrupt_request within 1 s, keeping variables', () => {
+    const t = r.tensors;
+    // The runtime's own error: its dispatch saw the kernel's interrupt flag before an op.
+    expect(t.interrupt).toEqual(['error', 'Interrupted', expect.stringMatching(/^Interrupted before op /)]);
+    expect(t.stopped_seconds).toBeLessThan(1);
+    // The loop is gone, not running on behind the next cells.
+    expect(t.step_after[0]).toBe(t.step_after[1]);
+    expect(Number(t.step_after[0])).toBeGreaterThan(50);
+    expect(t.kept).toBe('tensor([[1., 2.],\n        [3., 4.]])');
+    expect(Number(t.trains_again)).toBe(Number(t.step_after[0]) + 5);
   });
 
   it('keeps history and runs a comm that code in the kernel registered', () => {

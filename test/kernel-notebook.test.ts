@@ -4,7 +4,7 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { BIN, buildKernel, ROOT } from './kernel-harness.js';
+import { BIN, buildKernel, buildRuntime, ROOT } from './kernel-harness.js';
 
 interface Output {
   output_type: string;
@@ -15,12 +15,11 @@ interface Output {
 
 const join2 = (t: string | string[] | undefined) => (Array.isArray(t) ? t.join('') : (t ?? ''));
 let outputs: Output[][];
+let tensors: Output[][];
 
-beforeAll(() => {
-  buildKernel();
-  const prefix = mkdtempSync(join(tmpdir(), 'gradbook-nbconvert-'));
-  execFileSync('node', [BIN, 'install', '--prefix', prefix]);
-  const out = join(prefix, 'tour.ipynb');
+/** Runs notebooks/NAME with `jupyter nbconvert --execute`; returns each code cell's outputs. */
+function execute(prefix: string, name: string): Output[][] {
+  const out = join(prefix, name);
   execFileSync(
     'jupyter',
     [
@@ -31,12 +30,22 @@ beforeAll(() => {
       '--ExecutePreprocessor.timeout=60',
       '--output',
       out,
-      join(ROOT, 'notebooks', 'kernel-tour.ipynb'),
+      join(ROOT, 'notebooks', name),
     ],
     { env: { ...process.env, JUPYTER_PATH: join(prefix, 'share', 'jupyter') }, stdio: 'pipe', cwd: prefix },
   );
   const nb = JSON.parse(readFileSync(out, 'utf8')) as { cells: { cell_type: string; outputs?: Output[] }[] };
-  outputs = nb.cells.filter((c) => c.cell_type === 'code').map((c) => c.outputs ?? []);
+  return nb.cells.filter((c) => c.cell_type === 'code').map((c) => c.outputs ?? []);
+}
+
+beforeAll(() => {
+  buildKernel();
+  // tensors.ipynb imports 'gradbook', which resolves to dist/runtime/index.js.
+  buildRuntime();
+  const prefix = mkdtempSync(join(tmpdir(), 'gradbook-nbconvert-'));
+  execFileSync('node', [BIN, 'install', '--prefix', prefix]);
+  outputs = execute(prefix, 'kernel-tour.ipynb');
+  tensors = execute(prefix, 'tensors.ipynb');
 }, 120_000);
 
 describe('notebooks/kernel-tour.ipynb under nbconvert', () => {
@@ -60,5 +69,28 @@ describe('notebooks/kernel-tour.ipynb under nbconvert', () => {
   it('records an error and keeps running later cells', () => {
     expect(outputs[7]![0]).toMatchObject({ output_type: 'error', ename: 'TypeError' });
     expect(join2(outputs[8]![0]!.data!['text/plain'])).toBe("'still running after the error'");
+  });
+});
+
+describe('notebooks/tensors.ipynb under nbconvert', () => {
+  it("imports 'gradbook' and shows a tensor as the cell's result, as PyTorch prints it", () => {
+    expect(tensors[0]).toHaveLength(1);
+    expect(tensors[0]![0]).toMatchObject({ output_type: 'execute_result' });
+    expect(join2(tensors[0]![0]!.data!['text/plain'])).toBe('tensor([[1., 2.],\n        [3., 4.]])');
+  });
+
+  it('trains with awaits between steps, updating the displayed weights in place', () => {
+    // nbconvert folds update_display_data into the display it updates: the final weights show.
+    const shown = tensors[1]![0]!;
+    expect(shown.output_type).toBe('display_data');
+    expect(join2(shown.data!['text/plain'])).toMatch(/^tensor\(\[\[ 2\.0000, -1\.0000\]\], requires_grad=True\)$/);
+    expect(join2(tensors[2]![0]!.data!['text/plain'])).toBe('true');
+  });
+
+  it('stops the loop at its next op with Interrupted and keeps every variable', () => {
+    expect(tensors[3]).toHaveLength(1);
+    expect(tensors[3]![0]).toMatchObject({ output_type: 'error', ename: 'Interrupted' });
+    expect(join2(tensors[4]![0]!.data!['text/plain'])).toMatch(/^\{ step: 70, loss: 0(\.\d+)? \}$/);
+    expect(join2(tensors[5]![0]!.data!['text/plain'])).toBe('tensor([0.5000], requires_grad=True)');
   });
 });

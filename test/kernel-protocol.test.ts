@@ -66,9 +66,9 @@ function request(msgType: string, content: Record<string, unknown>, channel: 'sh
   return { kind: 'request' as const, channel, message, receivedAt: wallClock() };
 }
 
-function setup() {
+function setup(overrides: Partial<Evaluator> = {}) {
   const worker = new FakeWorker();
-  const evaluator = new FakeEvaluator();
+  const evaluator = Object.assign(new FakeEvaluator(), overrides);
   const state = new Int32Array(new SharedArrayBuffer(4 * STATE_SLOTS));
   const kernel = new JupyterKernel(
     { worker: worker as unknown as Worker, state, pause: new Uint8Array(16) },
@@ -118,18 +118,43 @@ describe('kernel request handling', () => {
 
   it('answers every request type with its own reply type', async () => {
     const { deliver, sends } = setup();
-    await deliver(
+    const requests = [
       request('comm_info_request', {}),
       request('complete_request', { code: 'ab', cursor_pos: 2 }),
       request('inspect_request', { code: 'ab', cursor_pos: 2 }),
       request('is_complete_request', { code: 'f() {' }),
       request('history_request', { hist_access_type: 'tail', n: 1 }),
-    );
-    expect(
-      sends()
-        .filter((s) => s.channel === 'shell')
-        .map((s) => s.type),
-    ).toEqual(['comm_info_reply', 'complete_reply', 'inspect_reply', 'is_complete_reply', 'history_reply']);
+    ];
+    await deliver(...requests);
+    // Completion and inspection do not hold up the queue (Note [language thread]), so replies may
+    // come in another order than the requests; each answers its own request.
+    const replies = new Map(sends().filter((s) => s.channel === 'shell').map((s) => [s.parent, s.type]));
+    expect(requests.map((r) => replies.get(r.message.header.msg_id))).toEqual([
+      'comm_info_reply',
+      'complete_reply',
+      'inspect_reply',
+      'is_complete_reply',
+      'history_reply',
+    ]);
+  });
+
+  it('answers a cell queued behind a completion without waiting for the language service', async () => {
+    let release: () => void = () => undefined;
+    const slow = new Promise<void>((r) => (release = r));
+    const { deliver, sends } = setup({
+      complete: async () => {
+        await slow;
+        return { matches: ['late'], cursorStart: 0, cursorEnd: 0, types: [] };
+      },
+    });
+    const completion = request('complete_request', { code: 'x', cursor_pos: 1 });
+    const cell = request('execute_request', { code: '1' });
+    await deliver(completion, cell);
+    const shell = () => sends().filter((s) => s.channel === 'shell').map((s) => s.parent);
+    expect(shell()).toEqual([cell.message.header.msg_id]);
+    release();
+    await new Promise((r) => setTimeout(r, 0));
+    expect(shell()).toEqual([cell.message.header.msg_id, completion.message.header.msg_id]);
   });
 
   it('counts cursor positions in code points, as protocol 5.2+ says', async () => {
