@@ -73,6 +73,10 @@ typedef int (*PFN_cublasGemmStridedBatchedEx)(cublasHandle_t, int transa, int tr
                                               const void* B, int Btype, int ldb, long long strideB, const void* beta,
                                               void* C, int Ctype, int ldc, long long strideC, int batchCount,
                                               int computeType, int algo);
+typedef int (*PFN_cublasGemmEx)(cublasHandle_t, int transa, int transb, int m, int n, int k, const void* alpha,
+                                const void* A, int Atype, int lda, const void* B, int Btype, int ldb,
+                                const void* beta, void* C, int Ctype, int ldc, int computeType, int algo);
+typedef int (*PFN_cublasSetWorkspace)(cublasHandle_t, void* workspace, size_t bytes);
 constexpr int CUDA_R_32F_ = 0, CUDA_R_64F_ = 1, CUDA_R_16F_ = 2, CUDA_R_16BF_ = 14;
 constexpr int CUBLAS_COMPUTE_32F_ = 68, CUBLAS_COMPUTE_32F_FAST_TF32_ = 77, CUBLAS_COMPUTE_64F_ = 70;
 constexpr int CUBLAS_GEMM_DEFAULT_ = -1;
@@ -86,6 +90,7 @@ struct Blas {
   PFN_cublasSetStream setStream = nullptr;
   PFN_cublasSetMathMode setMathMode = nullptr;
   PFN_cublasGemmStridedBatchedEx gemm = nullptr;
+  PFN_cublasGemmEx gemm1 = nullptr;  // one product: the path PyTorch's mm takes
   bool tried = false;
 };
 
@@ -688,6 +693,14 @@ void openBlas() {
       continue;
     }
     S.blas.setStream(handle, S.stream);
+    S.blas.gemm1 = reinterpret_cast<PFN_cublasGemmEx>(dlsym(h, "cublasGemmEx"));
+    // Hopper's fastest GEMM kernels want a workspace; PyTorch gives cuBLAS 32 MiB on sm_90.
+    auto setWorkspace = reinterpret_cast<PFN_cublasSetWorkspace>(dlsym(h, "cublasSetWorkspace_v2"));
+    CUdeviceptr ws = 0;
+    const size_t wsBytes = size_t(32) << 20;
+    if (setWorkspace && S.d.cuMemAlloc(&ws, wsBytes) == CUDA_SUCCESS) {
+      if (setWorkspace(handle, reinterpret_cast<void*>(ws), wsBytes) != 0) S.d.cuMemFree(ws);
+    }
     S.blas.lib = h;
     S.blas.handle = handle;
     S.blas.path = n;
@@ -729,7 +742,15 @@ Napi::Value Gemm(const Napi::CallbackInfo& info) {
     case 5: type = CUDA_R_16BF_; compute = CUBLAS_COMPUTE_32F_; break;
     default: return Napi::String::New(env, "cuBLAS: unsupported dtype");
   }
-  int st = S.blas.gemm(S.blas.handle, (int)s[1], (int)s[2], (int)s[3], (int)s[4], (int)s[5], alpha,
+  int st;
+  if ((int)s[15] == 1 && S.blas.gemm1) {
+    st = S.blas.gemm1(S.blas.handle, (int)s[1], (int)s[2], (int)s[3], (int)s[4], (int)s[5], alpha,
+                      (const void*)(uint64_t)s[6], type, (int)s[7], (const void*)(uint64_t)s[9], type, (int)s[10],
+                      beta, (void*)(uint64_t)s[12], type, (int)s[13], compute, CUBLAS_GEMM_DEFAULT_);
+    if (st == 0) return Napi::String::New(env, "");
+    return Napi::String::New(env, "cublasGemmEx failed with status " + std::to_string(st));
+  }
+  st = S.blas.gemm(S.blas.handle, (int)s[1], (int)s[2], (int)s[3], (int)s[4], (int)s[5], alpha,
                        (const void*)(uint64_t)s[6], type, (int)s[7], L(s[8]), (const void*)(uint64_t)s[9], type,
                        (int)s[10], L(s[11]), beta, (void*)(uint64_t)s[12], type, (int)s[13], L(s[14]), (int)s[15],
                        compute, CUBLAS_GEMM_DEFAULT_);
