@@ -548,3 +548,11 @@ describe.skipIf(cpuBackend === null)('native cpu backend (skipped: build/Release
     });
   });
 });
+
+// CI has a C++ compiler: there the native backend must have been built by npm ci, or every
+// other test would quietly run on the reference backend instead.
+describe.runIf(process.env.CI === 'true')('in CI', () => {
+  it('npm ci built the native CPU backend', () => {
+    expect(cpuBackend, 'build/Release/gradbook_cpu.node is missing or failed to load').not.toBeNull();
+  });
+});
