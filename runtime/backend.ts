@@ -31,6 +31,10 @@ export interface Backend {
   readonly deviceType: 'cpu' | 'cuda';
   supports(op: PrimitiveOp, dtype: DType): boolean;
 
+  /**
+   * Contents are unspecified: a backend may hand back memory freed earlier (the CPU backend's pool,
+   * CUDA's caching allocator), so every kernel writes its whole output.
+   */
   alloc(dtype: DType, numel: number): Buf;
   /** Frees now instead of at garbage collection; later use of the buffer is an error. */
   free(buf: Buf): void;

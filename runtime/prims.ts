@@ -150,14 +150,30 @@ export function copy(x: Tensor, dtype: DType = x.dtype, device: Device = x.devic
   return dispatch(copyDef, [x], { dtype, device, srcDevice: x.device });
 }
 
+/** Storages made by fill, with their value; one is uniform while its version is still 0. */
+const filled = new WeakMap<Storage, number>();
+
 const fillDef = def<{ backend: Backend; device: Device; dtype: DType; shape: readonly number[]; value: number }>(
   'fill',
   (_, { backend, device, dtype, shape, value }) => {
     const out = allocTensor(backend, device, dtype, shape);
     if (out.storage.numel) backend.fill(out, value);
+    filled.set(out.storage, value);
     return out;
   },
 );
+
+/**
+ * out = base, for the ops that start from a copy of their base (scatterAdd, indexAdd,
+ * sliceScatter). Their base is most often the zeros autograd makes for a gradient: filling is
+ * a write where a copy is a read and a write.
+ */
+function copyBase(out: Tensor, base: Tensor): void {
+  const value = filled.get(base.storage);
+  // a freed base still goes to copy, which reports the use of freed memory
+  if (value !== undefined && base.storage.version === 0 && !base.storage.freed) base.storage.backend.fill(out, value);
+  else base.storage.backend.copy(out, base);
+}
 export function fill(backend: Backend, device: Device, dtype: DType, shape: readonly number[], value: number): Tensor {
   return dispatch(fillDef, [], { backend, device, dtype, shape, value });
 }
@@ -367,7 +383,7 @@ export function gather(x: Tensor, dim: number, index: Tensor): Tensor {
 
 const scatterAddDef = def<{ dim: number }>('scatterAdd', ([base, index, src], { dim }) => {
   const out = allocLike(base, base.dtype, base.shape);
-  base.storage.backend.copy(out, base);
+  copyBase(out, base);
   if (index.numel()) base.storage.backend.scatterAdd(out, dim, index, src);
   return out;
 });
@@ -388,7 +404,7 @@ export function indexSelect(x: Tensor, dim: number, index: Tensor): Tensor {
 
 const indexAddDef = def<{ dim: number }>('indexAdd', ([base, index, src], { dim }) => {
   const out = allocLike(base, base.dtype, base.shape);
-  base.storage.backend.copy(out, base);
+  copyBase(out, base);
   if (src.numel()) base.storage.backend.indexAdd(out, dim, index, src);
   return out;
 });
@@ -398,7 +414,7 @@ export function indexAdd(base: Tensor, dim: number, index: Tensor, src: Tensor):
 
 const sliceScatterDef = def<{ steps: readonly ViewStep[] }>('sliceScatter', ([base, src], { steps }) => {
   const out = allocLike(base, base.dtype, base.shape);
-  base.storage.backend.copy(out, base);
+  copyBase(out, base);
   const region = viewWithoutGraph(out, steps);
   base.storage.backend.copy(region, broadcastArg(src, region.shape));
   return out;

@@ -476,11 +476,17 @@ export class Tensor {
   maskedFill_(mask: Tensor, value: number): this {
     return P.inplace(this, (x) => E.maskedFill(x, mask, value), 'maskedFill_', mask);
   }
+  // the product (quotient) is computed first and added through add_'s path, which writes straight
+  // into this when nothing is recorded (optimizer steps): no temporary for the sum, no copy back
   addcmul_(a: Tensor, b: Tensor, opts?: { value?: number }): this {
-    return P.inplace(this, (x) => E.add(x, E.mul(a, b), { alpha: opts?.value ?? 1 }), 'addcmul_', a);
+    const v = opts?.value ?? 1;
+    const t = v === 1 ? E.mul(a, b) : E.mul(E.mul(a, b), v);
+    return P.binary_(this, 'add', t, 'addcmul_', (x) => E.add(x, t));
   }
   addcdiv_(a: Tensor, b: Tensor, opts?: { value?: number }): this {
-    return P.inplace(this, (x) => E.add(x, E.div(a, b), { alpha: opts?.value ?? 1 }), 'addcdiv_', a);
+    const v = opts?.value ?? 1;
+    const t = v === 1 ? E.div(a, b) : E.mul(E.div(a, b), v);
+    return P.binary_(this, 'add', t, 'addcdiv_', (x) => E.add(x, t));
   }
   lerp_(end: Tensor, weight: number): this {
     return P.inplace(this, (x) => E.add(x, E.mul(E.sub(end, x), weight)), 'lerp_', end);

@@ -21,6 +21,7 @@ if WHICH == "torch":
 REPS = int(os.environ.get("BENCH_REPS", "3"))
 BUDGET_S = float(os.environ.get("BENCH_BUDGET_S", "8"))
 ONLY = re.compile(os.environ["BENCH_ONLY"]) if os.environ.get("BENCH_ONLY") else None
+WARM_EPOCHS = int(os.environ.get("BENCH_WARM_EPOCHS", "10"))
 SKIP = set(filter(None, os.environ.get("BENCH_SKIP", "").split(",")))
 samples = {}
 spent = {}
@@ -124,6 +125,79 @@ def run_torch():
             return loss.item()
 
         samples["mlp_steps"] = [1 / s for s in time_calls(step, calls_for(step, 0.4))]
+
+    # one epoch on digits: test/train-digits.test.ts's split (gradbook's Generator is MT19937
+    # seeded as numpy's legacy RandomState, with the same 53-bit doubles), /16, standardisation
+    # and models; batch 64, shuffled; samples per second
+    def digits_train():
+        import gzip
+
+        with gzip.open(os.path.join(os.path.dirname(__file__), "..", "..", "data", "digits.csv.gz"), "rt") as f:
+            table = np.loadtxt(f, delimiter=",", dtype=np.float64)
+        n = table.shape[0]
+        rng = np.random.RandomState(2024)
+        p = list(range(n))
+        for i in range(n - 1, 0, -1):
+            j = int(rng.random_sample() * (i + 1))
+            p[i], p[j] = p[j], p[i]
+        train = p[: round(n * 0.8)]
+        x = torch.tensor(table[train, :64], dtype=torch.float32) / 16
+        y = torch.tensor(table[train, 64], dtype=torch.int64)
+        return x, y
+
+    def epoch_bench(key, make_model, make_opt, prep):
+        @bench(key)
+        def _():
+            torch.manual_seed(0)
+            x, y = digits_train()
+            x = prep(x)
+            model = make_model()
+            opt = make_opt(model)
+            g = torch.Generator().manual_seed(0)
+            loader = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(x, y), batch_size=64, shuffle=True, generator=g)
+            last = [0.0]
+
+            def epoch():
+                for xb, yb in loader:
+                    opt.zero_grad()
+                    loss = torch.nn.functional.cross_entropy(model(xb), yb)
+                    loss.backward()
+                    opt.step()
+                    last[0] = loss.item()
+
+            # the first epoch alone, then the steady state after WARM_EPOCHS (as runtime-gradbook.ts)
+            t0 = time.perf_counter()
+            epoch()
+            samples[key + "_first"] = [x.shape[0] / (time.perf_counter() - t0)]
+            for _ in range(1, WARM_EPOCHS):
+                epoch()
+            record(key, time_calls(epoch, 1), x.shape[0])
+
+    def standardise_features(x):
+        std = x.std(0)
+        std[std == 0] = 1
+        return (x - x.mean(0)) / std
+
+    def standardise_all(x):
+        return ((x - x.mean()) / x.std()).reshape(-1, 1, 8, 8)
+
+    nn = torch.nn
+    epoch_bench(
+        "digits_mlp_epoch",
+        lambda: nn.Sequential(nn.Linear(64, 128), nn.ReLU(), nn.Linear(128, 10)),
+        lambda m: torch.optim.SGD(m.parameters(), lr=0.05, momentum=0.9, weight_decay=1e-4),
+        standardise_features,
+    )
+    epoch_bench(
+        "digits_cnn_epoch",
+        lambda: nn.Sequential(
+            nn.Conv2d(1, 32, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+            nn.Conv2d(32, 64, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+            nn.Flatten(), nn.Linear(64 * 2 * 2, 10),
+        ),
+        lambda m: torch.optim.Adam(m.parameters(), lr=2e-3),
+        standardise_all,
+    )
 
 
 def run_numpy():

@@ -90,10 +90,30 @@ class CpuBuf implements Buf {
   ) {}
 }
 
+/** A freed buffer's memory, kept for the next allocation of the same size. */
+interface Pooled {
+  readonly memory: ArrayBuffer;
+  readonly addr: number;
+}
+
+// Note [Buffer pool]: a training step allocates the same few dozen buffers every time and frees
+// them at the end of its gb.tidy scope. Making each one anew costs a zero-filled ArrayBuffer, the
+// native adopt call and V8's external-memory accounting (which paces garbage collection), all
+// measured at about a tenth of a digits MLP epoch (bench/, digits_mlp_epoch). Memory freed
+// explicitly (free(): tidy, dispose) is kept here by exact byte size and handed out again as it
+// is, old values included (zero-filling it again measured ~10% of a digits CNN epoch; kernels write
+// their whole output, which the CUDA suite checks against garbage-filled memory). Buffers the
+// garbage collector frees never come here. The pool is bounded: at most POOL_BYTES stay held.
+const POOL_BYTES = 64 << 20;
+const POOL_MAX_BUF = 16 << 20;
+
 function createBackend(addon: Addon): Backend {
   // The largest call needs 4 views of MAXD dims (4 * 35) plus a few scalars and the reduce axes.
   const S = new Float64Array(256);
   addon.setScratch(S);
+  /** See Note [Buffer pool]: freed memory by byte size. */
+  const pool = new Map<number, Pooled[]>();
+  let pooledBytes = 0;
 
   function code(op: string, dtype: DType): number {
     const c = DTYPE_CODE[dtype];
@@ -191,6 +211,13 @@ function createBackend(addon: Addon): Backend {
       const c = code('alloc', dtype);
       if (!Number.isSafeInteger(numel) || numel < 0) throw new RangeError(`cpu backend: alloc: bad element count ${numel}`);
       const nbytes = numel * ITEMSIZE[c];
+      const list = pool.get(nbytes);
+      if (list !== undefined && list.length > 0) {
+        const p = list.pop()!;
+        pooledBytes -= nbytes;
+        // not zero-filled: Backend.alloc promises no contents, as CUDA's caching allocator
+        return new CpuBuf(p.memory, p.addr, nbytes);
+      }
       // 64 spare bytes let the native side start at a 64-byte boundary; new ArrayBuffer zero-fills
       const memory = new ArrayBuffer(nbytes + 64);
       return new CpuBuf(memory, addon.adopt(memory), nbytes);
@@ -198,7 +225,16 @@ function createBackend(addon: Addon): Backend {
     free(buf) {
       if (!(buf instanceof CpuBuf)) throw new TypeError('cpu backend: free: buffer does not belong to the cpu backend');
       if (buf.addr === 0) return;
+      const { addr, nbytes } = buf;
+      // the old handle is dead either way: put() refuses a buffer whose addr is 0
       buf.addr = 0;
+      if (nbytes > 0 && nbytes <= POOL_MAX_BUF && pooledBytes + nbytes <= POOL_BYTES) {
+        let list = pool.get(nbytes);
+        if (list === undefined) pool.set(nbytes, (list = []));
+        list.push({ memory: buf.memory, addr });
+        pooledBytes += nbytes;
+        return;
+      }
       addon.release(buf.memory);
     },
     write(buf, dtype, data, offset = 0) {

@@ -69,16 +69,7 @@ function flattenClasses(op: string, input: Tensor, target: Tensor): { rows: Tens
  * (class weight, 0 where ignored). Targets are checked on the host, as PyTorch's kernels do.
  */
 function targetsAndWeights(op: string, t: Tensor, C: number, like: Tensor, weight: Tensor | null | undefined, ignoreIndex: number) {
-  const vals = data(t) as Int32Array;
-  const safe = new Int32Array(vals.length);
-  const keep = new Float64Array(vals.length);
-  for (let i = 0; i < vals.length; i++) {
-    const v = vals[i];
-    if (v === ignoreIndex) continue;
-    if (v < 0 || v >= C) throw new RangeError(`${op}: Target ${v} is out of bounds (${C} classes).`);
-    safe[i] = v;
-    keep[i] = 1;
-  }
+  const { safe, keep } = checkedTargets(op, t, C, ignoreIndex);
   const safeT = fromHost(safe, [safe.length], 'int32', like.device);
   let w = fromHost(keep, [keep.length], like.dtype, like.device);
   if (weight != null) {
@@ -90,12 +81,42 @@ function targetsAndWeights(op: string, t: Tensor, C: number, like: Tensor, weigh
   return { safeT, w, mask: keep };
 }
 
+/** The targets read on the host and range-checked; ignored rows point at class 0 with keep 0. */
+function checkedTargets(op: string, t: Tensor, C: number, ignoreIndex: number) {
+  const vals = data(t) as Int32Array;
+  const safe = new Int32Array(vals.length);
+  const keep = new Float64Array(vals.length);
+  let ignored = 0;
+  for (let i = 0; i < vals.length; i++) {
+    const v = vals[i];
+    if (v === ignoreIndex) {
+      ignored++;
+      continue;
+    }
+    if (v < 0 || v >= C) throw new RangeError(`${op}: Target ${v} is out of bounds (${C} classes).`);
+    safe[i] = v;
+    keep[i] = 1;
+  }
+  return { safe, keep, ignored };
+}
+
 /** Negative log likelihood of class-index targets, given log-probabilities. */
 export function nllLoss(input: Tensor, target: Tensor, opts: NLLOptions = {}): Tensor {
   checkTensor('nllLoss', 'input', input);
   checkTensor('nllLoss', 'target', target);
   const { rows, t, outShape, C } = flattenClasses('nllLoss', input, target);
-  const { safeT, w } = targetsAndWeights('nllLoss', t, C, rows, opts.weight, opts.ignoreIndex ?? -100);
+  const ignoreIndex = opts.ignoreIndex ?? -100;
+  if (opts.weight == null && t.device === rows.device && checkedTargets('nllLoss', t, C, ignoreIndex).ignored === 0) {
+    // every row counts with weight 1: the per-row weights would multiply by 1 and sum to the
+    // row count, so leave them out (the same values, three ops fewer each step)
+    const loss = E.neg(reshape(gather(rows, 1, reshape(t, [-1, 1])), [-1]));
+    const reduction = opts.reduction ?? 'mean';
+    if (reduction === 'none') return reshape(loss, outShape);
+    if (reduction === 'sum') return R.sum(loss);
+    if (reduction === 'mean') return E.div(R.sum(loss), t.numel());
+    return reduce('nllLoss', loss, reduction);
+  }
+  const { safeT, w } = targetsAndWeights('nllLoss', t, C, rows, opts.weight, ignoreIndex);
   const picked = reshape(gather(rows, 1, reshape(safeT, [-1, 1])), [-1]);
   const loss = E.neg(E.mul(picked, w));
   const reduction = opts.reduction ?? 'mean';

@@ -221,8 +221,25 @@ void where_typed(const Loop& L) {
         const uint8_t* c = reinterpret_cast<const uint8_t*>(p[1]);
         const T* a = reinterpret_cast<const T*>(p[2]);
         const T* b = reinterpret_cast<const T*>(p[3]);
+        // selects by mask, not by branch: a ReLU mask is a coin toss per element, which a branch
+        // mispredicts half the time (ReLU's backward is where(out > 0, g, 0), a scalar b)
         if (s[0] == 1 && s[1] == 1 && s[2] == 1 && s[3] == 1) {
-          for (int64_t i = 0; i < n; i++) o[i] = c[i] ? a[i] : b[i];
+          for (int64_t i = 0; i < n; i++) {
+            const T m = T(0) - T(c[i] != 0);
+            o[i] = (a[i] & m) | (b[i] & ~m);
+          }
+        } else if (s[0] == 1 && s[1] == 1 && s[2] == 1 && s[3] == 0) {
+          const T y = b[0];
+          for (int64_t i = 0; i < n; i++) {
+            const T m = T(0) - T(c[i] != 0);
+            o[i] = (a[i] & m) | (y & ~m);
+          }
+        } else if (s[0] == 1 && s[1] == 1 && s[2] == 0 && s[3] == 1) {
+          const T x = a[0];
+          for (int64_t i = 0; i < n; i++) {
+            const T m = T(0) - T(c[i] != 0);
+            o[i] = (x & m) | (b[i] & ~m);
+          }
         } else {
           for (int64_t i = 0; i < n; i++) o[i * s[0]] = c[i * s[1]] ? a[i * s[2]] : b[i * s[3]];
         }

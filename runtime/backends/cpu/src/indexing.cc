@@ -1,7 +1,9 @@
 // gather, scatterAdd, indexSelect, indexAdd. Index values are checked here, before anything is
 // written, because they live in device memory that TypeScript does not read.
+#include <vector>
 #include "common.h"
 #include "kernels.h"
+#include "threadpool.h"
 
 namespace gb {
 
@@ -118,14 +120,95 @@ int32_t index_at(const View& ix, int64_t i) {
   return reinterpret_cast<const int32_t*>(ix.p)[ix.nd == 0 ? 0 : i * ix.st[0]];
 }
 
+// Calls f(offset in x, offset in y), in elements, once per position in [b, e) of x's first
+// `outer` dims (which y shares), in order: an odometer over the rows of an op along the last dim.
+template <class F>
+void row_range(const View& x, const View& y, int outer, int64_t b, int64_t e, F& f) {
+  if (b >= e) return;
+  int64_t at[MAXD] = {0};
+  int64_t ox = 0, oy = 0;
+  int64_t rem = b;
+  for (int d = outer - 1; d >= 0; d--) {
+    at[d] = rem % x.shape[d];
+    rem /= x.shape[d];
+    ox += at[d] * x.st[d];
+    oy += at[d] * y.st[d];
+  }
+  for (int64_t r = b; r < e; r++) {
+    f(ox, oy);
+    for (int d = outer - 1; d >= 0; d--) {
+      if (++at[d] < x.shape[d]) {
+        ox += x.st[d];
+        oy += y.st[d];
+        break;
+      }
+      ox -= (x.shape[d] - 1) * x.st[d];
+      oy -= (y.shape[d] - 1) * y.st[d];
+      at[d] = 0;
+    }
+  }
+}
+
+// Rows in parallel when there is enough work and `out` is contiguous (so no two rows share an
+// element: a strided or expanded out view runs in order on one thread).
+template <class F>
+void each_row(const View& out, const View& y, int outer, int64_t n, F f) {
+  int64_t rows = 1;
+  for (int d = 0; d < outer; d++) rows *= out.shape[d];
+  bool contiguous = true;
+  int64_t st = 1;
+  for (int d = out.nd - 1; d >= 0; d--) {
+    if (out.shape[d] != 1 && out.st[d] != st) contiguous = false;
+    st *= out.shape[d];
+  }
+  constexpr int64_t kGrain = 1 << 16;
+  if (!contiguous || rows < 2 || rows * n < 2 * kGrain) return row_range(out, y, outer, 0, rows, f);
+  parallel_for(rows, std::max<int64_t>(1, kGrain / std::max<int64_t>(n, 1)),
+               [&](int64_t b, int64_t e) { row_range(out, y, outer, b, e, f); });
+}
+
+std::vector<int32_t> index_values(const View& index, int64_t n) {
+  std::vector<int32_t> ix(n);
+  for (int64_t i = 0; i < n; i++) ix[i] = index_at(index, i);
+  return ix;
+}
+
+// Along the last dim each index moves one element, so the per-index row loop would cost more than
+// the copy (conv2d's columns index a [C, N*H*W] plane; Note [Channels-first columns]): walk the
+// rows outside and the index inside instead.
 template <class T>
 void index_select_typed(const View& out, const View& a, int dim, const View& index) {
+  if (dim == out.nd - 1) {
+    const int64_t n = out.shape[dim], so = out.st[dim], sa = a.st[dim];
+    const std::vector<int32_t> ix = index_values(index, n);
+    T* o = reinterpret_cast<T*>(out.p);
+    const T* x = reinterpret_cast<const T*>(a.p);
+    each_row(out, a, dim, n, [&](int64_t oo, int64_t oa) {
+      T* d = o + oo;
+      const T* s = x + oa;
+      for (int64_t i = 0; i < n; i++) d[i * so] = s[ix[i] * sa];
+    });
+    return;
+  }
   for (int64_t i = 0; i < out.shape[dim]; i++)
     copy_rows<T>(slice_out(out, dim, i), slice_out(a, dim, index_at(index, i)));
 }
 
 template <class T>
 void index_add_typed(const View& out, int dim, const View& index, const View& src) {
+  if (dim == out.nd - 1) {
+    const int64_t n = src.shape[dim], so = out.st[dim], ss = src.st[dim];
+    const std::vector<int32_t> ix = index_values(index, n);
+    T* o = reinterpret_cast<T*>(out.p);
+    const T* x = reinterpret_cast<const T*>(src.p);
+    // in index order within a row, as the row loop below adds
+    each_row(out, src, dim, n, [&](int64_t oo, int64_t os) {
+      T* d = o + oo;
+      const T* s = x + os;
+      for (int64_t i = 0; i < n; i++) add_into<T>(d[ix[i] * so], s[i * ss]);
+    });
+    return;
+  }
   for (int64_t i = 0; i < src.shape[dim]; i++)
     add_rows<T>(slice_out(out, dim, index_at(index, i)), slice_out(src, dim, i));
 }
