@@ -111,6 +111,8 @@ function createBackend(addon: Addon): Backend {
   // The largest call needs 4 views of MAXD dims (4 * 35) plus a few scalars and the reduce axes.
   const S = new Float64Array(256);
   addon.setScratch(S);
+  /** Below this, a zero-filled ArrayBuffer is as cheap as an uninitialised one. */
+  const UNINIT_MIN_BYTES = 4096;
   /** See Note [Buffer pool]: freed memory by byte size. */
   const pool = new Map<number, Pooled[]>();
   let pooledBytes = 0;
@@ -218,8 +220,10 @@ function createBackend(addon: Addon): Backend {
         // not zero-filled: Backend.alloc promises no contents, as CUDA's caching allocator
         return new CpuBuf(p.memory, p.addr, nbytes);
       }
-      // 64 spare bytes let the native side start at a 64-byte boundary; new ArrayBuffer zero-fills
-      const memory = new ArrayBuffer(nbytes + 64);
+      // 64 spare bytes let the native side start at a 64-byte boundary. Large buffers skip the
+      // zero fill (every kernel writes its whole output): fresh zeroed pages cost more than the
+      // kernel itself for a matmul-sized output.
+      const memory = nbytes >= UNINIT_MIN_BYTES ? Buffer.allocUnsafeSlow(nbytes + 64).buffer : new ArrayBuffer(nbytes + 64);
       return new CpuBuf(memory, addon.adopt(memory), nbytes);
     },
     free(buf) {
