@@ -7,11 +7,12 @@
  * protocol] in src/addon.cc for how arguments travel): a wrong call gets an Error, never a read or
  * write outside a live allocation.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import type { Arg, Backend, Buf } from '../../backend.js';
+import { packageRoot } from '../package-root.js';
+import { contiguousStrides, numelOf as numel } from '../../shape.js';
 import { arrayFor, type DType, type TypedArray } from '../../dtype.js';
 import { ARG_REDUCE_OPS, BINARY_OPS, COMPARE_OPS, REDUCE_OPS, UNARY_OPS } from '../../ops.js';
 
@@ -38,23 +39,6 @@ interface Addon {
   readonly avx2: boolean;
 }
 
-/** The folder of gradbook's package.json, found from this file whether it runs from source or dist/. */
-function packageRoot(): string | null {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (;;) {
-    const pkg = join(dir, 'package.json');
-    if (existsSync(pkg)) {
-      try {
-        if ((JSON.parse(readFileSync(pkg, 'utf8')) as { name?: string }).name === 'gradbook') return dir;
-      } catch {
-        // an unreadable package.json is not ours; keep walking up
-      }
-    }
-    const up = dirname(dir);
-    if (up === dir) return null;
-    dir = up;
-  }
-}
 
 function loadAddon(): Addon | null {
   try {
@@ -171,21 +155,7 @@ function createBackend(addon: Addon): Backend {
     if (!ok) throw new RangeError(`cpu backend: ${op}: shape [${t.join(', ')}] does not match the output's [${s.join(', ')}]`);
   }
 
-  function numel(shape: readonly number[]): number {
-    let n = 1;
-    for (let d = 0; d < shape.length; d++) n *= shape[d];
-    return n;
-  }
 
-  function contiguousStrides(shape: readonly number[]): number[] {
-    const st = new Array<number>(shape.length);
-    let acc = 1;
-    for (let d = shape.length - 1; d >= 0; d--) {
-      st[d] = acc;
-      acc *= Math.max(shape[d], 1);
-    }
-    return st;
-  }
 
   /** A contiguous copy of `a` converted to `dtype`, for the rare calls whose dtypes the kernels do not pair. */
   function converted(a: Arg, dtype: DType): Arg {

@@ -21,6 +21,8 @@ import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { registerBackend, type Arg, type Backend, type Buf } from '../../backend.js';
+import { packageRoot } from '../package-root.js';
+import { contiguousStrides, numelOf as numel } from '../../shape.js';
 import { arrayFor, type DType, type TypedArray } from '../../dtype.js';
 import { flags } from '../../flags.js';
 import { ARG_REDUCE_OPS, BINARY_OPS, COMPARE_OPS, REDUCE_OPS, UNARY_OPS } from '../../ops.js';
@@ -70,23 +72,6 @@ interface Addon {
   gemm(): string;
 }
 
-/** The folder of gradbook's package.json, found from this file whether it runs from source or dist/. */
-function packageRoot(): string | null {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (;;) {
-    const pkg = join(dir, 'package.json');
-    if (existsSync(pkg)) {
-      try {
-        if ((JSON.parse(readFileSync(pkg, 'utf8')) as { name?: string }).name === 'gradbook') return dir;
-      } catch {
-        // not ours; keep walking up
-      }
-    }
-    const up = dirname(dir);
-    if (up === dir) return null;
-    dir = up;
-  }
-}
 
 /** Where the addon and the fatbin are looked for, in order. */
 export function cudaBuildDirs(): string[] {
@@ -174,21 +159,6 @@ interface V {
   strides: readonly number[];
 }
 
-function numel(shape: readonly number[]): number {
-  let n = 1;
-  for (let d = 0; d < shape.length; d++) n *= shape[d];
-  return n;
-}
-
-function contiguousStrides(shape: readonly number[]): number[] {
-  const st = new Array<number>(shape.length);
-  let acc = 1;
-  for (let d = shape.length - 1; d >= 0; d--) {
-    st[d] = acc;
-    acc *= Math.max(shape[d], 1);
-  }
-  return st;
-}
 
 /**
  * Drops size-1 dims and merges neighbours that every view walks as one (st[d] == st[d+1] * n[d+1]),
