@@ -12,6 +12,7 @@ import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import type { Arg, Backend, Buf } from '../../backend.js';
 import { packageRoot } from '../package-root.js';
+import { checkDim as checkDimOf, checkSameShape } from '../arg-checks.js';
 import { contiguousStrides, numelOf as numel } from '../../shape.js';
 import { arrayFor, type DType, type TypedArray } from '../../dtype.js';
 import { ARG_REDUCE_OPS, BINARY_OPS, COMPARE_OPS, REDUCE_OPS, UNARY_OPS } from '../../ops.js';
@@ -147,15 +148,7 @@ function createBackend(addon: Addon): Backend {
     return i + 3 + 2 * nd;
   }
 
-  function sameShape(op: string, out: Arg, a: Arg): void {
-    const s = out.shape;
-    const t = a.shape;
-    let ok = s.length === t.length;
-    for (let d = 0; ok && d < s.length; d++) ok = s[d] === t[d];
-    if (!ok) throw new RangeError(`cpu backend: ${op}: shape [${t.join(', ')}] does not match the output's [${s.join(', ')}]`);
-  }
-
-
+  const sameShape = (op: string, out: Arg, a: Arg) => checkSameShape('cpu backend', op, out, a);
 
   /** A contiguous copy of `a` converted to `dtype`, for the rare calls whose dtypes the kernels do not pair. */
   function converted(a: Arg, dtype: DType): Arg {
@@ -164,9 +157,8 @@ function createBackend(addon: Addon): Backend {
     return out;
   }
 
-  function checkDim(op: string, dim: number, nd: number): void {
-    if ((dim | 0) !== dim || dim < 0 || dim >= Math.max(nd, 1)) throw new RangeError(`cpu backend: ${op}: bad dim ${dim} for ${nd} dims`);
-  }
+  const checkDim = (op: string, dim: number, nd: number) => checkDimOf('cpu backend', op, dim, nd);
+
 
   function checkOp(op: string, table: Record<string, number>, kind: string): number {
     const c = Object.hasOwn(table, op) ? table[op] : undefined;

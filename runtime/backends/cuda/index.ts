@@ -22,6 +22,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { registerBackend, type Arg, type Backend, type Buf } from '../../backend.js';
 import { packageRoot } from '../package-root.js';
+import { checkDim as checkDimOf, checkSameShape } from '../arg-checks.js';
 import { contiguousStrides, numelOf as numel } from '../../shape.js';
 import { arrayFor, type DType, type TypedArray } from '../../dtype.js';
 import { flags } from '../../flags.js';
@@ -357,13 +358,8 @@ function createBackend(addon: Addon, dev: DeviceInfo): Backend {
     launch(op);
   }
 
-  function sameShape(op: string, out: Arg, a: Arg): void {
-    const s = out.shape;
-    const t = a.shape;
-    let ok = s.length === t.length;
-    for (let d = 0; ok && d < s.length; d++) ok = s[d] === t[d];
-    if (!ok) throw new RangeError(`cuda backend: ${op}: shape [${t.join(', ')}] does not match the output's [${s.join(', ')}]`);
-  }
+  const sameShape = (op: string, out: Arg, a: Arg) => checkSameShape('cuda backend', op, out, a);
+
 
   /** A contiguous copy of `a` converted to `dtype`. */
   function converted(a: Arg, dtype: DType): Arg {
@@ -375,9 +371,8 @@ function createBackend(addon: Addon, dev: DeviceInfo): Backend {
     return { buf: backend.alloc(dtype, numel(shape)), dtype, shape, strides: contiguousStrides(shape), offset: 0 };
   }
 
-  function checkDim(op: string, dim: number, nd: number): void {
-    if ((dim | 0) !== dim || dim < 0 || dim >= Math.max(nd, 1)) throw new RangeError(`cuda backend: ${op}: bad dim ${dim} for ${nd} dims`);
-  }
+  const checkDim = (op: string, dim: number, nd: number) => checkDimOf('cuda backend', op, dim, nd);
+
   function checkOp(op: string, table: Record<string, number>, kind: string): number {
     const c = table[op];
     if (c === undefined) throw new TypeError(`cuda backend: unknown ${kind} op ${op}`);
