@@ -4,8 +4,7 @@
       "target_name": "gradbook_cuda",
       "sources": ["src/addon.cc"],
       "include_dirs": [
-        "<!(node -p \"require('node-addon-api').include_dir\")",
-        "<!(node -p \"process.env.GRADBOOK_CUDA_INCLUDE || '/usr/local/cuda/include'\")"
+        "<!(node -p \"require('node-addon-api').include_dir\")"
       ],
       "defines": ["NAPI_EXPERIMENTAL", "NAPI_DISABLE_CPP_EXCEPTIONS", "NODE_ADDON_API_DISABLE_DEPRECATED"],
       "cflags!": ["-O2"],

@@ -1,8 +1,8 @@
 // gradbook's CUDA addon: the driver API opened at run time, a caching allocator, kernel launches
 // from a shared scratch array, and cuBLAS when it can be opened.
 //
-// Note [No link against CUDA]: nothing here links against a CUDA library. cuda.h is included for
-// its types only; libcuda.so.1 is dlopen()ed and every entry point is looked up through
+// Note [No link against CUDA]: nothing here links against a CUDA library, and no CUDA header is
+// needed (cuda_driver.h declares the prototypes used); libcuda.so.1 is dlopen()ed and every entry point is looked up through
 // cuGetProcAddress with an explicit CUDA version (kApiVersion), which returns the versioned symbol
 // that matches the prototype we call (cuMemAlloc -> cuMemAlloc_v2 and so on). A plain dlsym of
 // "cuMemAlloc" would find the old 32-bit ABI. A machine without a driver or a GPU loads the addon
@@ -11,7 +11,7 @@
 // Note [Call protocol]: as the CPU addon, the TypeScript side writes each call's arguments into a
 // Float64Array shared at setScratch(); the functions here read them from there. Device addresses
 // are below 2^53, so a double holds them exactly.
-#include <cuda.h>
+#include "cuda_driver.h"
 #include <dlfcn.h>
 #include <napi.h>
 
@@ -25,10 +25,10 @@
 namespace {
 
 // The CUDA version whose ABI we ask cuGetProcAddress for. Every prototype used here (taken from
-// cuda.h by decltype, through its #define cuMemAlloc cuMemAlloc_v2 and the like) is the one valid
+// cuda_driver.h by decltype; cuMemAlloc there is cuda.h's cuMemAlloc_v2 and so on) is the one valid
 // from 12.0 through 13.x: none of them was re-versioned in 13.0 (cuCtxCreate was; it is not used).
 constexpr int kApiVersion = 12000;
-static_assert(CUDA_VERSION >= 12000, "build with the CUDA 12 or 13 headers");
+static_assert(CUDA_VERSION >= 12000, "the prototypes must be those of CUDA 12 or newer");
 
 #define GB_DRIVER_FUNCS(X)          \
   X(cuInit)                         \
