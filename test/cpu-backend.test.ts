@@ -577,3 +577,20 @@ describe.runIf(process.env.CI === 'true')('in CI', () => {
     expect(cpuBackend, 'build/Release/gradbook_cpu.node is missing or failed to load').not.toBeNull();
   });
 });
+
+describe.skipIf(cpuBackend === null)('small buffers share a slab', () => {
+  it('each keeps its own values, and freeing one leaves its neighbours intact', () => {
+    const be = cpuBackend!;
+    const bufs = Array.from({ length: 600 }, (_, i) => {
+      const b = be.alloc('float32', 4);
+      be.write(b, 'float32', new Float32Array([i, i + 0.5, -i, 1]));
+      return b;
+    });
+    const view = (b: (typeof bufs)[number]) => ({ buf: b, dtype: 'float32' as const, shape: [4], strides: [1], offset: 0 });
+    be.free(bufs[10]);
+    expect(() => be.read(view(bufs[10]))).toThrow(/freed/);
+    for (const i of [0, 9, 11, 255, 256, 599]) expect(Array.from(be.read(view(bufs[i])))).toEqual([i, i + 0.5, -i, 1]);
+    // a fresh small buffer starts zeroed
+    expect(Array.from(be.read(view(be.alloc('float32', 4))))).toEqual([0, 0, 0, 0]);
+  });
+});

@@ -72,8 +72,17 @@ class CpuBuf implements Buf {
     /** 64-byte aligned address inside `memory`; 0 once freed. */
     public addr: number,
     readonly nbytes: number,
+    /** Shares `memory` with other small buffers (Note [Small buffers]); never pooled or released. */
+    readonly shared = false,
   ) {}
 }
+
+// Note [Small buffers]: a 4-element op's own cost is a fraction of a microsecond, so making its
+// output's ArrayBuffer and handing it to native code (adopt) would dominate it. Buffers of up to
+// SMALL_MAX bytes are carved, 64-byte aligned, from a shared slab adopted once; the slab lives
+// while any of its buffers does. They start zeroed, since a slab slot is never reused.
+const SMALL_MAX = 64;
+const SLAB_BYTES = 16 << 10;
 
 /** A freed buffer's memory, kept for the next allocation of the same size. */
 interface Pooled {
@@ -101,6 +110,10 @@ function createBackend(addon: Addon): Backend {
   /** See Note [Buffer pool]: freed memory by byte size. */
   const pool = new Map<number, Pooled[]>();
   let pooledBytes = 0;
+  /** See Note [Small buffers]: the slab small buffers are carved from, and its next free slot. */
+  let slab: ArrayBuffer | null = null;
+  let slabAddr = 0;
+  let slabUsed = SLAB_BYTES;
 
   function code(op: string, dtype: DType): number {
     const c = DTYPE_CODE[dtype];
@@ -175,6 +188,16 @@ function createBackend(addon: Addon): Backend {
       const c = code('alloc', dtype);
       if (!Number.isSafeInteger(numel) || numel < 0) throw new RangeError(`cpu backend: alloc: bad element count ${numel}`);
       const nbytes = numel * ITEMSIZE[c];
+      if (nbytes > 0 && nbytes <= SMALL_MAX) {
+        if (slabUsed + SMALL_MAX > SLAB_BYTES) {
+          slab = new ArrayBuffer(SLAB_BYTES + 64);
+          slabAddr = addon.adopt(slab);
+          slabUsed = 0;
+        }
+        const buf = new CpuBuf(slab!, slabAddr + slabUsed, nbytes, true);
+        slabUsed += SMALL_MAX;
+        return buf;
+      }
       const list = pool.get(nbytes);
       if (list !== undefined && list.length > 0) {
         const p = list.pop()!;
@@ -194,6 +217,7 @@ function createBackend(addon: Addon): Backend {
       const { addr, nbytes } = buf;
       // the old handle is dead either way: put() refuses a buffer whose addr is 0
       buf.addr = 0;
+      if (buf.shared) return;
       if (nbytes > 0 && nbytes <= POOL_MAX_BUF && pooledBytes + nbytes <= POOL_BYTES) {
         let list = pool.get(nbytes);
         if (list === undefined) pool.set(nbytes, (list = []));
