@@ -13,9 +13,6 @@
 #include <string>
 
 #include <sys/mman.h>
-#if defined(__GLIBC__)
-#include <malloc.h>
-#endif
 
 #include "common.h"
 #include "kernels.h"
@@ -137,21 +134,7 @@ Napi::Value Kernel(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
-// Note [Keeping freed memory]: tensor buffers are ArrayBuffers that V8 frees at garbage
-// collection, so a training step allocates its gradients and activations afresh every time.
-// glibc serves large blocks with mmap and returns them with munmap, so each new buffer would pay
-// a page fault per 4 KiB (an 800 KB gradient: ~0.15 ms, more than its matmul's last tenth). Raising
-// the mmap and trim thresholds keeps freed blocks in the heap for the next step, as PyTorch's
-// caching allocator does; resident memory then stays at its working-set peak.
-void keep_freed_memory() {
-#if defined(__GLIBC__)
-  mallopt(M_MMAP_THRESHOLD, 64 << 20);
-  mallopt(M_TRIM_THRESHOLD, 512 << 20);
-#endif
-}
-
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
-  keep_freed_memory();
   env.SetInstanceData(new Instance());
   auto fn = [&](const char* name, Napi::Function::Callback cb) { exports.Set(name, Napi::Function::New(env, cb, name)); };
   fn("setScratch", SetScratch);
