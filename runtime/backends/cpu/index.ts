@@ -12,7 +12,7 @@ import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import type { Arg, Backend, Buf } from '../../backend.js';
 import { packageRoot } from '../package-root.js';
-import { checkDim as checkDimOf, checkSameShape } from '../arg-checks.js';
+import { checkDim as checkDimOf, checkMatmulShapes, checkSameShape, withDtypes } from '../arg-checks.js';
 import { contiguousStrides, numelOf as numel } from '../../shape.js';
 import { arrayFor, type DType, type TypedArray } from '../../dtype.js';
 import { ARG_REDUCE_OPS, BINARY_OPS, COMPARE_OPS, REDUCE_OPS, UNARY_OPS } from '../../ops.js';
@@ -271,14 +271,7 @@ function createBackend(addon: Addon): Backend {
       if (numel(out.shape) > 0) addon.unary();
     },
     binary(op, out, a, b) {
-      if (a.dtype !== out.dtype || b.dtype !== out.dtype) {
-        const x = a.dtype === out.dtype ? a : converted(a, out.dtype);
-        const y = b.dtype === out.dtype ? b : converted(b, out.dtype);
-        backend.binary(op, out, x, y);
-        if (x !== a) backend.free(x.buf);
-        if (y !== b) backend.free(y.buf);
-        return;
-      }
+      if (withDtypes(backend, [a, b], [out.dtype, out.dtype], converted, ([x, y]) => backend.binary(op, out, x, y))) return;
       sameShape(op, out, a);
       sameShape(op, out, b);
       S[0] = checkOp(op, BINARY, 'binary');
@@ -307,14 +300,8 @@ function createBackend(addon: Addon): Backend {
       if (numel(out.shape) > 0) addon.compare();
     },
     where(out, cond, a, b) {
-      if (cond.dtype !== 'bool' || a.dtype !== out.dtype || b.dtype !== out.dtype) {
-        const c = cond.dtype === 'bool' ? cond : converted(cond, 'bool');
-        const x = a.dtype === out.dtype ? a : converted(a, out.dtype);
-        const y = b.dtype === out.dtype ? b : converted(b, out.dtype);
-        backend.where(out, c, x, y);
-        for (const [t, orig] of [[c, cond], [x, a], [y, b]] as const) if (t !== orig) backend.free(t.buf);
-        return;
-      }
+      const want: DType[] = ['bool', out.dtype, out.dtype];
+      if (withDtypes(backend, [cond, a, b], want, converted, ([c, x, y]) => backend.where(out, c, x, y))) return;
       sameShape('where', out, cond);
       sameShape('where', out, a);
       sameShape('where', out, b);
@@ -371,20 +358,10 @@ function createBackend(addon: Addon): Backend {
       if (numel(out.shape) > 0) addon.argReduce();
     },
     matmul(out, a, b) {
-      if (a.shape.length !== 3 || b.shape.length !== 3 || out.shape.length !== 3) throw new RangeError('cpu backend: matmul: expects 3-D [B, M, K] x [B, K, N] views');
-      const [B, M, K] = a.shape;
+      checkMatmulShapes('cpu backend', out, a, b);
+      const [B, M] = a.shape;
       const N = b.shape[2];
-      if (b.shape[0] !== B || b.shape[1] !== K || out.shape[0] !== B || out.shape[1] !== M || out.shape[2] !== N) {
-        throw new RangeError(`matmul: shapes [${a.shape.join(', ')}] and [${b.shape.join(', ')}] cannot be multiplied into [${out.shape.join(', ')}]`);
-      }
-      if (a.dtype !== out.dtype || b.dtype !== out.dtype) {
-        const x = a.dtype === out.dtype ? a : converted(a, out.dtype);
-        const y = b.dtype === out.dtype ? b : converted(b, out.dtype);
-        backend.matmul(out, x, y);
-        if (x !== a) backend.free(x.buf);
-        if (y !== b) backend.free(y.buf);
-        return;
-      }
+      if (withDtypes(backend, [a, b], [out.dtype, out.dtype], converted, ([x, y]) => backend.matmul(out, x, y))) return;
       put(put(put(0, out, 'matmul'), a, 'matmul'), b, 'matmul');
       if (B * M * N > 0) addon.matmul();
     },

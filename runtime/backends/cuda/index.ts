@@ -22,7 +22,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { registerBackend, type Arg, type Backend, type Buf } from '../../backend.js';
 import { packageRoot } from '../package-root.js';
-import { checkDim as checkDimOf, checkSameShape } from '../arg-checks.js';
+import { checkDim as checkDimOf, checkMatmulShapes, checkSameShape, withDtypes } from '../arg-checks.js';
 import { contiguousStrides, numelOf as numel } from '../../shape.js';
 import { arrayFor, type DType, type TypedArray } from '../../dtype.js';
 import { flags } from '../../flags.js';
@@ -629,14 +629,7 @@ function createBackend(addon: Addon, dev: DeviceInfo): Backend {
       ew(kid('unary', out.dtype), op, out.shape, [view(out, op), view(a, op)], { op: code });
     },
     binary(op, out, a, b) {
-      if (a.dtype !== out.dtype || b.dtype !== out.dtype) {
-        const x = a.dtype === out.dtype ? a : converted(a, out.dtype);
-        const y = b.dtype === out.dtype ? b : converted(b, out.dtype);
-        backend.binary(op, out, x, y);
-        if (x !== a) backend.free(x.buf);
-        if (y !== b) backend.free(y.buf);
-        return;
-      }
+      if (withDtypes(backend, [a, b], [out.dtype, out.dtype], converted, ([x, y]) => backend.binary(op, out, x, y))) return;
       sameShape(op, out, a);
       sameShape(op, out, b);
       const code = checkOp(op, BINARY, 'binary');
@@ -662,14 +655,8 @@ function createBackend(addon: Addon, dev: DeviceInfo): Backend {
       ew(kid('compare', a.dtype), op, out.shape, [view(out, op), view(a, op), view(b, op)], { op: code });
     },
     where(out, cond, a, b) {
-      if (cond.dtype !== 'bool' || a.dtype !== out.dtype || b.dtype !== out.dtype) {
-        const c = cond.dtype === 'bool' ? cond : converted(cond, 'bool');
-        const x = a.dtype === out.dtype ? a : converted(a, out.dtype);
-        const y = b.dtype === out.dtype ? b : converted(b, out.dtype);
-        backend.where(out, c, x, y);
-        for (const [t, orig] of [[c, cond], [x, a], [y, b]] as const) if (t !== orig) backend.free(t.buf);
-        return;
-      }
+      const want: DType[] = ['bool', out.dtype, out.dtype];
+      if (withDtypes(backend, [cond, a, b], want, converted, ([c, x, y]) => backend.where(out, c, x, y))) return;
       sameShape('where', out, cond);
       sameShape('where', out, a);
       sameShape('where', out, b);
@@ -792,20 +779,10 @@ function createBackend(addon: Addon, dev: DeviceInfo): Backend {
       launch(op);
     },
     matmul(out, a, b) {
-      if (a.shape.length !== 3 || b.shape.length !== 3 || out.shape.length !== 3) throw new RangeError('cuda backend: matmul: expects 3-D [B, M, K] x [B, K, N] views');
+      checkMatmulShapes('cuda backend', out, a, b);
       const [B, M, K] = a.shape;
       const N = b.shape[2];
-      if (b.shape[0] !== B || b.shape[1] !== K || out.shape[0] !== B || out.shape[1] !== M || out.shape[2] !== N) {
-        throw new RangeError(`matmul: shapes [${a.shape.join(', ')}] and [${b.shape.join(', ')}] cannot be multiplied into [${out.shape.join(', ')}]`);
-      }
-      if (a.dtype !== out.dtype || b.dtype !== out.dtype) {
-        const x = a.dtype === out.dtype ? a : converted(a, out.dtype);
-        const y = b.dtype === out.dtype ? b : converted(b, out.dtype);
-        backend.matmul(out, x, y);
-        if (x !== a) backend.free(x.buf);
-        if (y !== b) backend.free(y.buf);
-        return;
-      }
+      if (withDtypes(backend, [a, b], [out.dtype, out.dtype], converted, ([x, y]) => backend.matmul(out, x, y))) return;
       const vo = view(out, 'matmul');
       const va = view(a, 'matmul');
       const vb = view(b, 'matmul');
