@@ -9,45 +9,14 @@ import { cpuBackend } from '../runtime/backends/cpu/index.js';
 import { referenceBackend } from '../runtime/backends/reference/index.js';
 import { arrayFor, type DType, type TypedArray } from '../runtime/dtype.js';
 import { ARG_REDUCE_OPS, BINARY_OPS, COMPARE_OPS, REDUCE_OPS, UNARY_OPS } from '../runtime/ops.js';
+import { contiguousStrides as contiguous } from '../runtime/shape.js';
+import { expectClose, LAYOUTS, rand, stridedViews, values, type Layout } from './support/backend-views.js';
 
 const cpu = cpuBackend as Backend;
 const ref = referenceBackend;
 const DTYPES: DType[] = ['float32', 'float64', 'int32', 'bool'];
 
 // A small deterministic generator, so a failure reproduces.
-let seed = 12345;
-function rand(): number {
-  seed = (seed * 1103515245 + 12345) % 2147483648;
-  return seed / 2147483648;
-}
-
-function values(dtype: DType, n: number, edges = true): number[] {
-  const special = [0, -1, 1, Infinity, -Infinity, NaN, -0.5, 2.5];
-  const out: number[] = [];
-  for (let i = 0; i < n; i++) {
-    if (dtype === 'bool') out.push(rand() < 0.5 ? 0 : 1);
-    else if (dtype === 'int32') out.push(Math.floor(rand() * 21) - 10);
-    else if (edges && rand() < 0.15) out.push(special[Math.floor(rand() * special.length)]);
-    else out.push((rand() - 0.5) * 8);
-  }
-  return out;
-}
-
-function contiguous(shape: readonly number[]): number[] {
-  const st = new Array<number>(shape.length);
-  let acc = 1;
-  for (let d = shape.length - 1; d >= 0; d--) {
-    st[d] = acc;
-    acc *= Math.max(shape[d], 1);
-  }
-  return st;
-}
-
-const numel = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);
-
-type Layout = 'contiguous' | 'transposed' | 'broadcast' | 'offset';
-const LAYOUTS: Layout[] = ['contiguous', 'transposed', 'broadcast', 'offset'];
-
 /** The same view of the same data on both backends. */
 interface Pair {
   cpu: Arg;
@@ -55,43 +24,8 @@ interface Pair {
 }
 
 function view(shape: number[], dtype: DType, layout: Layout, data?: number[]): Pair {
-  const nd = shape.length;
-  let baseShape = shape.slice();
-  let strides: number[];
-  let offset = 0;
-  let storage: number;
-  if (layout === 'transposed' && nd >= 2) {
-    // storage in reversed dim order, viewed back
-    baseShape = shape.slice().reverse();
-    const st = contiguous(baseShape);
-    strides = st.slice().reverse();
-    storage = numel(baseShape);
-  } else if (layout === 'broadcast' && nd >= 1) {
-    // the first dim of size > 1 (or dim 0) is broadcast from one row
-    const d0 = Math.max(0, shape.findIndex((s) => s > 1));
-    const inner = shape.slice();
-    inner[d0] = 1;
-    strides = contiguous(inner);
-    strides[d0] = 0;
-    storage = numel(inner);
-  } else if (layout === 'offset' && nd >= 1) {
-    // every other element of a padded buffer, starting 3 in
-    strides = contiguous(shape).map((s) => s * 2);
-    offset = 3;
-    storage = 3 + 2 * Math.max(numel(shape), 1) + 1;
-  } else {
-    strides = contiguous(shape);
-    storage = Math.max(numel(shape), 1);
-  }
-  const host = arrayFor(dtype, storage);
-  const vals = data ?? values(dtype, storage);
-  for (let i = 0; i < storage; i++) host[i] = vals[i % vals.length];
-  const make = (b: Backend): Arg => {
-    const buf = b.alloc(dtype, storage);
-    b.write(buf, dtype, host);
-    return { buf, dtype, shape, strides, offset };
-  };
-  return { cpu: make(cpu), ref: make(ref) };
+  const [c, r] = stridedViews([cpu, ref], shape, dtype, layout, data);
+  return { cpu: c, ref: r };
 }
 
 function outPair(shape: number[], dtype: DType, layout: Layout = 'contiguous'): Pair {
@@ -99,18 +33,9 @@ function outPair(shape: number[], dtype: DType, layout: Layout = 'contiguous'): 
 }
 
 function close(got: TypedArray, want: TypedArray, dtype: DType, what: string, rtol?: number, atol?: number): void {
-  expect(got.length, what).toBe(want.length);
   const r = rtol ?? (dtype === 'float32' ? 2e-6 : dtype === 'float64' ? 1e-12 : 0);
   const a = atol ?? (dtype === 'float32' ? 1e-6 : dtype === 'float64' ? 1e-12 : 0);
-  for (let i = 0; i < want.length; i++) {
-    const x = got[i];
-    const y = want[i];
-    if (Number.isNaN(y)) {
-      if (!Number.isNaN(x)) expect.fail(`${what}: [${i}] got ${x}, want NaN`);
-    } else if (x !== y && !(Math.abs(x - y) <= a + r * Math.abs(y))) {
-      expect.fail(`${what}: [${i}] got ${x}, want ${y}`);
-    }
-  }
+  expectClose(got, want, what, r, a);
 }
 
 function check(out: Pair, what: string, rtol?: number, atol?: number): void {

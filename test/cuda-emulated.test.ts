@@ -14,7 +14,8 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import type { Arg, Backend } from '../runtime/backend.js';
 import { cudaBackend, cudaBackendOverDriverForTesting } from '../runtime/backends/cuda/index.js';
 import { referenceBackend } from '../runtime/backends/reference/index.js';
-import { suite, values } from './cuda-suite.js';
+import { suite } from './cuda-suite.js';
+import { values } from './support/backend-views.js';
 
 const root = join(import.meta.dirname, '..');
 const cudaDir = join(root, 'runtime', 'backends', 'cuda');

@@ -10,39 +10,12 @@ import { referenceBackend } from '../runtime/backends/reference/index.js';
 import { arrayFor, type DType, type TypedArray } from '../runtime/dtype.js';
 import { withFlags } from '../runtime/flags.js';
 import { ARG_REDUCE_OPS, BINARY_OPS, COMPARE_OPS, REDUCE_OPS, UNARY_OPS } from '../runtime/ops.js';
+import { contiguousStrides as contiguous, numelOf as numel } from '../runtime/shape.js';
+import { expectClose, LAYOUTS, stridedViews, values, type Layout } from './support/backend-views.js';
 
 const ref = referenceBackend;
 
 // ---- inputs ----
-let seed = 4242;
-function rand(): number {
-  seed = (seed * 1103515245 + 12345) % 2147483648;
-  return seed / 2147483648;
-}
-export function values(dtype: DType, n: number, edges = true): number[] {
-  const special = [0, -1, 1, Infinity, -Infinity, NaN, -0.5, 2.5];
-  const out: number[] = [];
-  for (let i = 0; i < n; i++) {
-    if (dtype === 'bool') out.push(rand() < 0.5 ? 0 : 1);
-    else if (dtype === 'int32') out.push(Math.floor(rand() * 21) - 10);
-    else if (edges && rand() < 0.15) out.push(special[Math.floor(rand() * special.length)]);
-    else out.push((rand() - 0.5) * 8);
-  }
-  return out;
-}
-export function contiguous(shape: readonly number[]): number[] {
-  const st = new Array<number>(shape.length);
-  let acc = 1;
-  for (let d = shape.length - 1; d >= 0; d--) {
-    st[d] = acc;
-    acc *= Math.max(shape[d], 1);
-  }
-  return st;
-}
-const numel = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);
-
-type Layout = 'contiguous' | 'transposed' | 'broadcast' | 'offset';
-const LAYOUTS: Layout[] = ['contiguous', 'transposed', 'broadcast', 'offset'];
 const SHAPES: number[][] = [[], [1], [7], [3, 5], [2, 1, 4], [0, 3], [4, 3, 2, 3], [2, 3, 1, 2, 2, 1, 3, 2, 2]];
 
 interface Pair {
@@ -62,54 +35,15 @@ export interface SuiteOptions {
 export function suite(title: string, dev: () => Backend, opts: SuiteOptions) {
   const DTYPES = opts.dtypes;
   function view(shape: number[], dtype: DType, layout: Layout, data?: number[], edges = true): Pair {
-    const nd = shape.length;
-    let strides: number[];
-    let offset = 0;
-    let storage: number;
-    if (layout === 'transposed' && nd >= 2) {
-      const base = shape.slice().reverse();
-      strides = contiguous(base).reverse();
-      storage = numel(base);
-    } else if (layout === 'broadcast' && nd >= 1) {
-      const d0 = Math.max(0, shape.findIndex((s) => s > 1));
-      const inner = shape.slice();
-      inner[d0] = 1;
-      strides = contiguous(inner);
-      strides[d0] = 0;
-      storage = numel(inner);
-    } else if (layout === 'offset' && nd >= 1) {
-      strides = contiguous(shape).map((s) => s * 2);
-      offset = 3;
-      storage = 3 + 2 * Math.max(numel(shape), 1) + 1;
-    } else {
-      strides = contiguous(shape);
-      storage = Math.max(numel(shape), 1);
-    }
-    const host = arrayFor(dtype, storage);
-    const vals = data ?? values(dtype, storage, edges);
-    for (let i = 0; i < storage; i++) host[i] = vals[i % vals.length];
-    const make = (b: Backend): Arg => {
-      const buf = b.alloc(dtype, storage);
-      b.write(buf, dtype, host);
-      return { buf, dtype, shape, strides, offset };
-    };
-    return { dev: make(dev()), ref: make(ref) };
+    const [d, r] = stridedViews([dev(), ref], shape, dtype, layout, data, edges);
+    return { dev: d, ref: r };
   }
   const outPair = (shape: number[], dtype: DType, layout: Layout = 'contiguous') => view(shape, dtype, layout === 'broadcast' ? 'contiguous' : layout, [0]);
 
   function close(got: TypedArray, want: TypedArray, dtype: DType, what: string, rtol?: number, atol?: number): void {
-    expect(got.length, what).toBe(want.length);
     const r = rtol ?? (dtype === 'float32' ? opts.f32tol : dtype === 'float64' ? 1e-12 : 0);
     const a = atol ?? (dtype === 'float32' ? opts.f32tol / 10 : dtype === 'float64' ? 1e-12 : 0);
-    for (let i = 0; i < want.length; i++) {
-      const x = got[i];
-      const y = want[i];
-      if (Number.isNaN(y)) {
-        if (!Number.isNaN(x)) expect.fail(`${what}: [${i}] got ${x}, want NaN`);
-      } else if (x !== y && !(Math.abs(x - y) <= a + r * Math.abs(y))) {
-        expect.fail(`${what}: [${i}] got ${x}, want ${y}`);
-      }
-    }
+    expectClose(got, want, what, r, a);
   }
   function check(out: Pair, what: string, rtol?: number, atol?: number): void {
     close(dev().read(out.dev), ref.read(out.ref), out.dev.dtype, what, rtol, atol);
