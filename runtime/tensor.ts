@@ -2,7 +2,7 @@
  * The Tensor: a strided view of a storage, plus its place in the autograd graph. Methods are thin
  * doors to the functional ops (runtime/functional/*), which all pass through dispatch.
  */
-import type { Arg, Backend, Buf } from './backend.js';
+import type { Backend, Buf } from './backend.js';
 import type { DType, TypedArray } from './dtype.js';
 import type { Device, DeviceLike } from './device.js';
 import { AccumulateGrad, type Node, type TensorHook } from './autograd/node.js';
@@ -76,10 +76,7 @@ export class Tensor {
   isContiguous(): boolean {
     return isContiguous(this.shape, this.strides);
   }
-  /** The strided view handed to backends. */
-  get arg(): Arg {
-    return this;
-  }
+  /** A tensor is itself the strided view (Arg) handed to backends. */
   get buf(): Buf {
     return this.storage.buf;
   }

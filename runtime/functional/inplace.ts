@@ -157,4 +157,3 @@ export function random_<T extends Tensor>(self: T, kind: 'uniform' | 'normal', a
   return inplace(self, (x) => fromHost(vals, x.shape, x.dtype, x.device), `${kind}_`);
 }
 
-export type { TensorOrScalar };

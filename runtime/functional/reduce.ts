@@ -140,4 +140,3 @@ export function logSoftmax(x: Tensor, dim: number): Tensor {
   return renamed(sub(src, logsumexp(src, d, true)), 'LogSoftmaxBackward0', x);
 }
 
-export { unsqueeze };
