@@ -6,7 +6,7 @@ import readline from 'node:readline';
 import { Worker } from 'node:worker_threads';
 import { terminal, type OutputSink } from './cell-io.js';
 import { CellEvaluator, Interrupted } from './evaluator.js';
-import { KEYS, KEYS_SLOTS, type KeysMessage } from './repl-keys.js';
+import { KEYS, KEYS_SLOTS, TYPEAHEAD_BYTES, type KeysMessage, type KeysShared } from './repl-keys.js';
 import { VERSION } from './version.js';
 
 const HISTORY_FILE = process.env.GRADBOOK_HISTORY ?? join(homedir(), '.gradbook_history');
@@ -43,50 +43,88 @@ export async function startRepl(): Promise<number> {
   const setRaw = (on: boolean) => {
     if (tty && input.setRawMode) input.setRawMode(on);
   };
-  // See repl-keys.ts: while a cell runs, a worker reads the keys (Ctrl-C, type-ahead).
+  // See repl-keys.ts: while a cell runs, a worker is the only reader of the keys (Ctrl-C,
+  // type-ahead); Note [One reader at a time] there.
   const control = new Int32Array(new SharedArrayBuffer(4 * KEYS_SLOTS));
+  const typeahead = new Uint8Array(new SharedArrayBuffer(TYPEAHEAD_BYTES));
   const keys = tty
     ? new Worker(new URL('./repl-keys.js', import.meta.url), {
-        workerData: { replKeys: true, control: control.buffer },
+        workerData: { replKeys: true, control: control.buffer, typeahead: typeahead.buffer } satisfies KeysShared,
       })
     : undefined;
   keys?.unref();
   let cellRunning = false;
   keys?.on('message', (m: KeysMessage) => {
     if (m.kind === 'interrupted') evaluator.interrupt();
-    // Keys the watcher read while this thread was busy: readline takes them as typed now, and a
-    // finished line waits in its queue until the cell is done.
-    else rl.write(m.text);
   });
-  const watchKeys = (on: boolean) => {
+  const terminalInput = holdableInput(input);
+  /** Hands the keys to the watcher: readline stops reading until giveKeysBack. */
+  const watchKeys = () => {
     if (!keys) return;
-    if (on) Atomics.add(control, KEYS.CELL, 1);
-    Atomics.store(control, KEYS.WATCH, on ? 1 : 0);
+    terminalInput.hold();
+    Atomics.add(control, KEYS.CELL, 1);
+    Atomics.store(control, KEYS.WATCH, 1);
+  };
+  /** Stops the watcher and returns what it read, in order, without reading anything further. */
+  const stopWatching = (): Buffer => {
+    if (!keys) return Buffer.alloc(0);
+    Atomics.store(control, KEYS.WATCH, 0);
+    while (Atomics.load(control, KEYS.BUSY) === 1) Atomics.wait(control, KEYS.BUSY, 1, 5);
+    const length = Atomics.load(control, KEYS.LENGTH);
+    const typed = Buffer.from(typeahead.subarray(0, length));
+    Atomics.store(control, KEYS.LENGTH, 0);
+    return typed;
+  };
+  /** Gives the keys back to readline, the type-ahead first, as if typed now. */
+  const giveKeysBack = (typed: Buffer) => {
+    terminalInput.release();
+    // Through readline's key decoder, so arrows, Backspace and Enter typed ahead act as keys. One
+    // character at a time: readline takes a chunk of several keys for a paste, and a paste that
+    // moves the cursor inserts the rest at the wrong place.
+    for (const character of typed.toString('utf8')) input.emit('data', Buffer.from(character, 'utf8'));
   };
   const sink: OutputSink = {
     stream: (name, text) => terminal[name](text),
     display: (bundle) => terminal.stdout(String(bundle['text/plain']) + '\n'),
     clearOutput: () => undefined,
     input: (question) => {
-      // readline reads the answer itself, so the key watcher steps aside meanwhile.
-      watchKeys(false);
-      return new Promise((resolve) =>
+      // readline reads the answer itself, so the key watcher steps aside meanwhile; keys typed
+      // ahead begin the answer.
+      const typed = stopWatching();
+      return new Promise((resolve) => {
         rl.question(question, (answer) => {
-          watchKeys(true);
+          watchKeys();
           resolve(answer);
-        }),
-      );
+        });
+        giveKeysBack(typed);
+      });
     },
     pause: (question) => {
-      // A blocking read in cooked mode: the terminal echoes and edits the line itself.
-      watchKeys(false);
+      // A blocking read in cooked mode: the terminal echoes and edits the line itself. Keys typed
+      // ahead begin the answer; a whole line typed ahead is the answer.
+      let typed = stopWatching().toString('utf8');
       setRaw(false);
       terminal.stdout(question);
       try {
-        return readLineSync();
+        const newline = typed.search(/[\r\n]/);
+        if (newline >= 0) {
+          terminal.stdout(typed.slice(0, newline) + '\n');
+          const answer = typed.slice(0, newline);
+          typed = typed.slice(newline + 1);
+          return answer;
+        }
+        terminal.stdout(typed);
+        const answer = typed + readLineSync();
+        typed = '';
+        return answer;
       } finally {
         setRaw(true);
-        watchKeys(true);
+        // What was typed beyond the answer goes back where the watcher keeps it.
+        const rest = Buffer.from(typed, 'utf8').subarray(0, TYPEAHEAD_BYTES);
+        typeahead.set(rest, 0);
+        Atomics.store(control, KEYS.LENGTH, rest.length);
+        Atomics.add(control, KEYS.CELL, 1);
+        Atomics.store(control, KEYS.WATCH, 1);
       }
     },
   };
@@ -142,11 +180,11 @@ export async function startRepl(): Promise<number> {
     // readline keeps reading while the cell runs (raw mode, so Ctrl-C is a key, not a signal to
     // the whole process group): type-ahead queues, Ctrl-C interrupts. See repl-keys.ts for when
     // this thread is too busy to read.
-    watchKeys(true);
+    watchKeys();
     cellRunning = true;
     const outcome = await evaluator.execute(code, sink, { executionCount: ++count });
     cellRunning = false;
-    watchKeys(false);
+    const typed = stopWatching();
     if (outcome.status === 'ok' && outcome.result)
       terminal.stdout(String(outcome.result['text/plain']) + '\n');
     if (outcome.status === 'error') {
@@ -156,6 +194,7 @@ export async function startRepl(): Promise<number> {
         terminal.stderr(paint(90, frames.join('\n')) + '\n');
     }
     if (lines.length === 0) prompt();
+    giveKeysBack(typed);
   }
   terminal.stdout('\n');
   await keys?.terminate();
@@ -204,4 +243,33 @@ function readLineSync(): string {
     if (one[0] !== 0x0d) bytes.push(one[0]!);
   }
   return Buffer.from(bytes).toString('utf8');
+}
+
+/**
+ * Stops and restarts the terminal's reads underneath readline. Pausing the stream is not enough: a
+ * paused TTY stream goes on reading into its buffer, and those keys would then come after the ones
+ * the watcher read (Note [One reader at a time] in repl-keys.ts). So this reaches the stream's
+ * handle, as net.Socket's own pause() does for sockets that read into a buffer of their own.
+ */
+function holdableInput(input: NodeJS.ReadStream): { hold(): void; release(): void } {
+  type Handle = { reading: boolean; readStop(): number; readStart(): number };
+  let held = false;
+  const handle = () => (input as unknown as { _handle?: Handle })._handle;
+  return {
+    hold() {
+      const h = handle();
+      if (!h || !h.reading || input.destroyed) return;
+      h.reading = false;
+      h.readStop();
+      held = true;
+    },
+    release() {
+      const h = handle();
+      if (!held) return;
+      held = false;
+      if (!h || h.reading || input.destroyed) return;
+      h.reading = true;
+      h.readStart();
+    },
+  };
 }

@@ -119,6 +119,21 @@ describe('REPL in a terminal', () => {
     await waitFor(s, /^44$/m);
     expect(screen(s)).toMatch(/'busy done'[\s\S]*^44$/m);
 
+    // Keys typed while a cell awaits keep their order: letters, then Enter, each on its own.
+    tmux('send-keys', '-t', s, '-l', 'await new Promise((r) => setTimeout(r, 1200)); "slept"');
+    tmux('send-keys', '-t', s, 'Enter');
+    await new Promise((r) => setTimeout(r, 300));
+    for (const key of ['base', ' + 5']) {
+      tmux('send-keys', '-t', s, '-l', key);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    tmux('send-keys', '-t', s, 'Left', 'Left', 'BSpace');
+    tmux('send-keys', '-t', s, '-l', '-');
+    await new Promise((r) => setTimeout(r, 100));
+    tmux('send-keys', '-t', s, 'Enter');
+    await waitFor(s, /^35$/m);
+    expect(screen(s)).toMatch(/'slept'[\s\S]*base - 5\n35\n/);
+
     // The transpiler still works after the interrupts.
     await enter(s, 'const after: string = "still compiling"; after');
     expect(screen(s)).toMatch(/^'still compiling'$/m);
