@@ -12,6 +12,29 @@ describe('autograd', () => {
     expect(x.grad!.toArray()).toEqual([2, 4, 6]);
   });
 
+  test("a matmul input that is a transposed view gets a gradient in its own layout (PyTorch's mm_mat2_backward)", () => {
+    const x = gb.randn([5, 7], { dtype: 'float64' });
+    const w = gb.randn([3, 7], { dtype: 'float64', requiresGrad: true });
+    const v = gb.randn([7, 3], { dtype: 'float64', requiresGrad: true });
+    const g = gb.randn([5, 3], { dtype: 'float64' });
+    x.matmul(w.t()).mul(g).sum().backward();
+    x.matmul(v).mul(g).sum().backward();
+    // the weight of a linear layer, read through w.t(), gets a contiguous gradient
+    expect(w.grad!.isContiguous()).toBe(true);
+    expect(v.grad!.isContiguous()).toBe(true);
+    const expected = g.t().matmul(x);
+    expect(w.grad!.sub(expected).abs().max().item()).toBeLessThan(1e-12);
+    expect(v.grad!.sub(expected.t()).abs().max().item()).toBeLessThan(1e-12);
+    // the same on the left operand, and through a batch
+    const a = gb.randn([2, 4, 5], { dtype: 'float64', requiresGrad: true });
+    const b = gb.randn([2, 4, 3], { dtype: 'float64' });
+    const ga = gb.randn([2, 5, 3], { dtype: 'float64' });
+    a.transpose(1, 2).matmul(b).mul(ga).sum().backward();
+    expect(a.grad!.isContiguous()).toBe(true);
+    const ea = b.matmul(ga.transpose(1, 2));
+    expect(a.grad!.sub(ea).abs().max().item()).toBeLessThan(1e-12);
+  });
+
   test('gradient flows through a shared subexpression once per path', () => {
     const x = gb.tensor(3, { requiresGrad: true, dtype: 'float64' });
     const y = x.mul(x);

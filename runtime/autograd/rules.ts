@@ -8,6 +8,7 @@ import type { GradContext } from './node.js';
 import type { Tensor } from '../tensor.js';
 import type { ReduceAttrs, SliceAttrs, ViewStep } from '../prims.js';
 import * as P from '../prims.js';
+import { broadcastShapes, sameShape } from '../shape.js';
 import { add, div, mul, neg, sub, where, sumTo, scalarLike } from '../functional/elementwise.js';
 import { zerosLikeShape } from '../functional/creation.js';
 import { reshape, transpose } from '../functional/movement.js';
@@ -24,6 +25,28 @@ export interface Rule<A = any> {
 function unb(g: Tensor, ctx: GradContext, i: number): Tensor {
   const r = sumTo(g, ctx.inShapes[i]);
   return r.dtype === ctx.inDtypes[i] ? r : P.copy(r, ctx.inDtypes[i] as Tensor['dtype']);
+}
+
+/**
+ * One input's gradient of a matmul, x @ y, laid out as the input is (PyTorch's mm_mat1_backward and
+ * mm_mat2_backward): for an input that is a transposed view, such as the `w.t()` of a linear layer,
+ * the product is computed transposed, (y^T @ x^T)^T, so the gradient that reaches `w` is
+ * contiguous and the optimizer's elementwise updates run on contiguous memory.
+ */
+function matmulGrad(x: Tensor, y: Tensor, input: Tensor, inShape: readonly number[]): Tensor {
+  const n = input.dim();
+  if (
+    n >= 2 &&
+    input.shape[n - 1] > 1 &&
+    input.shape[n - 2] > 1 &&
+    !input.isContiguous() &&
+    transpose(input, -2, -1).isContiguous() &&
+    // no batch dims summed away: the product already has the input's shape
+    sameShape(broadcastShapes('matmul', x.shape.slice(0, -2), y.shape.slice(0, -2)), inShape.slice(0, -2))
+  ) {
+    return transpose(P.matmul(transpose(y, -2, -1), transpose(x, -2, -1)), -2, -1);
+  }
+  return sumTo(P.matmul(x, y), inShape);
 }
 
 const x0 = (ins: readonly Tensor[]) => [ins[0]];
@@ -193,8 +216,8 @@ export const rules: Record<PrimitiveOp, Rule | null> = {
       const a = ctx.saved(0);
       const b = ctx.saved(1);
       return [
-        ctx.needs(0) ? sumTo(P.matmul(g, transpose(b, -2, -1)), ctx.inShapes[0]) : null,
-        ctx.needs(1) ? sumTo(P.matmul(transpose(a, -2, -1), g), ctx.inShapes[1]) : null,
+        ctx.needs(0) ? matmulGrad(g, transpose(b, -2, -1), a, ctx.inShapes[0]) : null,
+        ctx.needs(1) ? matmulGrad(transpose(a, -2, -1), g, b, ctx.inShapes[1]) : null,
       ];
     },
   },
