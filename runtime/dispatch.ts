@@ -46,6 +46,11 @@ export function addObserver(fn: Observer): () => void {
   };
 }
 
+/** Whether anything observes ops (they may hold on to the tensors they see). */
+export function hasObservers(): boolean {
+  return observers.length !== 0;
+}
+
 const moduleStack: string[] = [];
 
 /** Runs fn with `name` as the current module path (nn.Module.call uses this). */

@@ -18,6 +18,29 @@ export function keep<T extends Tensor>(t: T): T {
   return t;
 }
 
+/** Whether keep() was called on a tensor of this storage. */
+export function isKept(s: Storage): boolean {
+  return kept.has(s);
+}
+
+/**
+ * Opens a scope the runtime itself manages (autograd's backward walk): storages made while it is
+ * the innermost scope are listed in the returned set; nothing is freed automatically. Close it
+ * with closeScope, which hands what the caller leaves in the set to the enclosing scope.
+ */
+export function openScope(): Set<Storage> {
+  const scope = new Set<Storage>();
+  scopes.push(scope);
+  return scope;
+}
+
+export function closeScope(scope: Set<Storage>): void {
+  const idx = scopes.lastIndexOf(scope);
+  if (idx >= 0) scopes.splice(idx, 1);
+  const parent = idx > 0 ? scopes[idx - 1] : undefined;
+  if (parent) for (const s of scope) if (!s.freed) parent.add(s);
+}
+
 export function freeStorage(s: Storage): void {
   if (s.freed) return;
   s.freed = true;

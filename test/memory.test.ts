@@ -81,3 +81,67 @@ test('a disposed tensor is an error to use, not a crash', () => {
     expect(u.sum().item()).toBe(2);
   }
 });
+
+test('backward frees the gradients it made once used, and nothing a user can still see', () => {
+  const be = gb.tensor([1]).storage.backend;
+  const freed: unknown[] = [];
+  const free = be.free.bind(be);
+  be.free = (buf) => {
+    freed.push(buf);
+    free(buf);
+  };
+  try {
+    const x = gb.randn([16, 8], { requiresGrad: true });
+    const w = gb.randn([8, 8], { requiresGrad: true });
+    const y = gb.randn([16, 8], { requiresGrad: true });
+    const h = x.matmul(w).tanh();
+    h.retainGrad();
+    let hooked: Tensor | null = null;
+    const z = h.mul(h).add(y);
+    z.registerHook((g) => {
+      hooked = g;
+    });
+    z.add(y).sum().backward();
+    // the walk made temporaries (tanh's and mul's gradients) and freed them
+    expect(freed.length).toBeGreaterThan(0);
+    // what stays visible is intact: leaf and retained gradients, and what a hook was given
+    for (const t of [x.grad!, w.grad!, y.grad!, h.grad!, hooked!]) expect(t.storage.freed).toBe(false);
+    expect(y.grad!.toArray().flat().every((v) => v === 2)).toBe(true);
+    const expectH = gb.noGrad(() => h.mul(2));
+    expect(h.grad!.sub(expectH).abs().max().item()).toBe(0);
+    // y received the same gradient twice (from z and from the sum): its .grad is its own memory
+    expect(y.grad!.storage).not.toBe(hooked!.storage);
+  } finally {
+    be.free = free;
+  }
+});
+
+test("leaves of one sum get gradients that do not share memory (PyTorch's AccumulateGrad copies a shared one)", () => {
+  const x = gb.tensor([1, 2, 3], { requiresGrad: true });
+  const y = gb.tensor([4, 5, 6], { requiresGrad: true });
+  x.add(y).sum().backward();
+  x.grad!.mul_(5);
+  expect(x.grad!.toArray()).toEqual([5, 5, 5]);
+  expect(y.grad!.toArray()).toEqual([1, 1, 1]);
+});
+
+test('with createGraph or an observer attached, backward frees nothing', () => {
+  const be = gb.tensor([1]).storage.backend;
+  let frees = 0;
+  const free = be.free.bind(be);
+  be.free = (buf) => {
+    frees++;
+    free(buf);
+  };
+  try {
+    const x = gb.randn([4, 4], { requiresGrad: true, dtype: 'float64' });
+    x.tanh().mul(x).sum().backward(undefined, { createGraph: true });
+    const off = gb.addObserver(() => undefined);
+    x.grad = null;
+    x.tanh().mul(x).sum().backward();
+    off();
+    expect(frees).toBe(0);
+  } finally {
+    be.free = free;
+  }
+});

@@ -6,11 +6,12 @@
 import { AccumulateGrad, type Node } from './node.js';
 import { gradMode } from './mode.js';
 import { flags } from '../flags.js';
-import type { Tensor } from '../tensor.js';
+import type { Storage, Tensor } from '../tensor.js';
 import { add } from '../functional/elementwise.js';
 import { onesLike } from '../functional/creation.js';
-import { detach } from '../functional/convert.js';
-import { keep } from '../memory.js';
+import { clone, detach } from '../functional/convert.js';
+import { closeScope, freeStorage, isKept, keep, openScope } from '../memory.js';
+import { hasObservers } from '../dispatch.js';
 
 export interface BackwardOptions {
   retainGraph?: boolean;
@@ -74,6 +75,15 @@ function dependencies(roots: readonly Node[]): Map<Node, number> {
 /**
  * Runs the graph backward. With `capture`, gradients reaching those nodes are returned instead of
  * accumulated, and no leaf's .grad changes (autograd.grad).
+ *
+ * Note [Gradient buffers]: the walk frees what it made as soon as nothing can see it any more, as
+ * PyTorch's reference counts do: a rule's temporaries when the rule returns, a node's incoming
+ * gradient once the node has used it. Freed memory goes back to the backend's pool and is the
+ * next allocation of that size, still in cache; left to the garbage collector, every step would
+ * write fresh, cold memory (measured: a [128, 256] elementwise op takes 2-4x as long). A gradient
+ * is seen from outside when it becomes a leaf's .grad, a retained .grad, a captured result, or
+ * passes through a hook; those are never freed. Nothing is freed when the walk records a graph
+ * (createGraph) or while observers watch ops (a debugger may hold the tensors it showed).
  */
 function run(
   roots: readonly Tensor[],
@@ -82,33 +92,78 @@ function run(
   capture: Map<Node, number> | null,
 ): (Tensor | null)[] {
   const retain = opts.retainGraph ?? opts.createGraph ?? false;
+  const createGraph = opts.createGraph ?? false;
   const rootNodes = roots.map((r) => r._gradEdge()!);
   const deps = dependencies(rootNodes);
   const buffers = new Map<Node, Tensor>();
   const captured: (Tensor | null)[] = capture ? new Array(capture.size).fill(null) : [];
+  // See Note [Gradient buffers]: storages made during the walk, how many buffered gradients
+  // share each, and those seen from outside.
+  const made = openScope();
+  const free = !createGraph && !hasObservers();
+  const held = new Map<Storage, number>();
+  const seen = new Set<Storage>();
+  const hold = (t: Tensor) => held.set(t.storage, (held.get(t.storage) ?? 0) + 1);
+  const drop = (t: Tensor) => {
+    const s = t.storage;
+    const n = (held.get(s) ?? 0) - 1;
+    if (n > 0) return void held.set(s, n);
+    held.delete(s);
+    if (free && made.has(s) && !seen.has(s) && !isKept(s)) {
+      made.delete(s);
+      freeStorage(s);
+    }
+  };
   const accumulate = (n: Node, g: Tensor) => {
+    hold(g);
     const prev = buffers.get(n);
-    buffers.set(n, prev === undefined ? g : add(prev, g));
+    if (prev === undefined) return void buffers.set(n, g);
+    const sum = add(prev, g);
+    hold(sum);
+    buffers.set(n, sum);
+    drop(prev);
+    drop(g);
   };
   rootNodes.forEach((n, i) => accumulate(n, grads[i]));
   const ready: Node[] = rootNodes.filter((n, i) => rootNodes.indexOf(n) === i && deps.get(n) === 0);
   const prevMode = gradMode.enabled;
-  gradMode.enabled = opts.createGraph ?? false;
+  gradMode.enabled = createGraph;
   try {
     while (ready.length) {
       const node = ready.pop()!;
-      let g = buffers.get(node)!;
+      const incoming = buffers.get(node)!;
+      let g = incoming;
       buffers.delete(node);
-      if (node.hooks) for (const h of node.hooks) g = h(g) ?? g;
+      if (node.hooks) {
+        seen.add(g.storage);
+        for (const h of node.hooks) g = h(g) ?? g;
+        seen.add(g.storage);
+      }
       const kept = node.retainGradOf?.deref();
-      if (kept && !capture) kept.grad = opts.createGraph ? g : detach(g);
+      if (kept && !capture) {
+        kept.grad = createGraph ? g : detach(g);
+        seen.add(g.storage);
+      }
       const slot = capture?.get(node);
-      if (slot !== undefined) captured[slot] = g;
+      if (slot !== undefined) {
+        captured[slot] = g;
+        seen.add(g.storage);
+      }
       let ins: (Tensor | null)[] = [];
       if (node instanceof AccumulateGrad) {
-        if (!capture) accumulateLeaf(node.variable, g, opts.createGraph ?? false);
+        if (!capture) accumulateLeaf(node.variable, g, createGraph, (t) => (held.get(t.storage) ?? 0) <= 1 && made.has(t.storage) && !seen.has(t.storage) && !isKept(t.storage), seen);
       } else if (node.backwardFn) {
+        const temps = free ? openScope() : null;
         ins = node.backwardFn(g, node);
+        if (temps) {
+          closeScope(temps);
+          // the rule's temporaries: free now, except what it returned
+          for (const s of temps) {
+            if (s.freed) continue;
+            if (ins.some((t) => t !== null && t.storage === s) || isKept(s)) made.add(s);
+            else freeStorage(s);
+          }
+        }
         if (flags.detectAnomaly) checkAnomaly(node, ins);
         if (!retain) node.release();
       }
@@ -124,9 +179,13 @@ function run(
           else skipBranch(m, deps);
         }
       }
+      drop(incoming);
     }
+    // what is left was never buffered (gradients for inputs that need none) or was seen outside
+    if (free) for (const s of made) if (!held.has(s) && !seen.has(s) && !isKept(s)) freeStorage(s);
   } finally {
     gradMode.enabled = prevMode;
+    closeScope(made);
   }
   return captured;
 }
@@ -141,10 +200,27 @@ function skipBranch(node: Node, deps: Map<Node, number>): void {
   }
 }
 
-function accumulateLeaf(leaf: Tensor, grad: Tensor, createGraph: boolean): void {
+/**
+ * Adds an arriving gradient into leaf.grad. The first one becomes .grad itself only when nothing
+ * else can see its memory (PyTorch's AccumulateGrad steals a gradient it holds the only
+ * reference to); otherwise .grad is a copy, so that x.grad and y.grad of `x + y` never share
+ * memory an in-place update of one would change in the other.
+ */
+function accumulateLeaf(
+  leaf: Tensor,
+  grad: Tensor,
+  createGraph: boolean,
+  ownedHere: (t: Tensor) => boolean,
+  seen: Set<Storage>,
+): void {
   let g = grad;
-  if (leaf._leafHooks) for (const h of leaf._leafHooks) g = h(g) ?? g;
+  if (leaf._leafHooks) {
+    seen.add(g.storage);
+    for (const h of leaf._leafHooks) g = h(g) ?? g;
+    seen.add(g.storage);
+  }
   if (g.dtype !== leaf.dtype) g = g.to(leaf.dtype);
+  else if (!createGraph && leaf.grad === null && !ownedHere(g)) g = clone(g);
   if (leaf.grad === null) leaf.grad = keep(createGraph ? g : detach(g));
   else leaf.grad = keep(createGraph ? add(leaf.grad, g) : detach(add(leaf.grad, g)));
 }
