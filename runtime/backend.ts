@@ -46,8 +46,12 @@ export interface Backend {
   sync(): void;
 
   unary(op: UnaryOp, out: Arg, a: Arg): void;
-  /** `out` has the dtype of a and b. */
-  binary(op: BinaryOp, out: Arg, a: Arg, b: Arg): void;
+  /**
+   * `out` has the dtype of a and b. For add and sub, `alpha` (default 1) scales b first:
+   * out = a + alpha * b (PyTorch's add with alpha, one pass instead of a multiply and an add).
+   * Integer and bool outputs get an integral alpha; int32 arithmetic wraps.
+   */
+  binary(op: BinaryOp, out: Arg, a: Arg, b: Arg, alpha?: number): void;
   /** `out` is bool. */
   compare(op: CompareOp, out: Arg, a: Arg, b: Arg): void;
   where(out: Arg, cond: Arg, a: Arg, b: Arg): void;

@@ -83,20 +83,23 @@ export function unary(op: UnaryOp, x: Tensor): Tensor {
   return dispatch(d, [x], null);
 }
 
-const binaryDefs = new Map<BinaryOp, PrimDef<null>>();
-/** a and b share a dtype; the result broadcasts their shapes. */
-export function binary(op: BinaryOp, a: Tensor, b: Tensor): Tensor {
+/** add and sub scale b by alpha first (PyTorch's alpha); null is alpha 1. */
+export type BinaryAttrs = { alpha: number } | null;
+
+const binaryDefs = new Map<BinaryOp, PrimDef<BinaryAttrs>>();
+/** a and b share a dtype; the result broadcasts their shapes. alpha: add and sub only. */
+export function binary(op: BinaryOp, a: Tensor, b: Tensor, alpha = 1): Tensor {
   let d = binaryDefs.get(op);
   if (!d) {
-    d = def<null>(op, ([x, y]) => {
+    d = def<BinaryAttrs>(op, ([x, y], attrs) => {
       const shape = broadcastShape(x.shape, y.shape);
       const out = allocLike(x, x.dtype, shape);
-      x.storage.backend.binary(op, out, broadcastArg(x, shape), broadcastArg(y, shape));
+      x.storage.backend.binary(op, out, broadcastArg(x, shape), broadcastArg(y, shape), attrs?.alpha);
       return out;
     });
     binaryDefs.set(op, d);
   }
-  return dispatch(d, [a, b], null);
+  return dispatch(d, [a, b], alpha === 1 ? null : { alpha });
 }
 
 const compareDefs = new Map<CompareOp, PrimDef<null>>();

@@ -433,12 +433,10 @@ export class Tensor {
 
   // ---- in place ----
   add_(o: TensorOrScalar, opts?: { alpha?: number }): this {
-    const other = opts?.alpha === undefined || opts.alpha === 1 ? o : typeof o === 'object' ? E.mul(o, opts.alpha) : Number(o) * opts.alpha;
-    return P.binary_(this, 'add', other, 'add_', (x) => E.add(x, other));
+    return P.binary_(this, 'add', o, 'add_', (x) => E.add(x, o, opts), opts?.alpha);
   }
   sub_(o: TensorOrScalar, opts?: { alpha?: number }): this {
-    const other = opts?.alpha === undefined || opts.alpha === 1 ? o : typeof o === 'object' ? E.mul(o, opts.alpha) : Number(o) * opts.alpha;
-    return P.binary_(this, 'sub', other, 'sub_', (x) => E.sub(x, other));
+    return P.binary_(this, 'sub', o, 'sub_', (x) => E.sub(x, o, opts), opts?.alpha);
   }
   mul_(o: TensorOrScalar): this {
     return P.binary_(this, 'mul', o, 'mul_', (x) => E.mul(x, o));

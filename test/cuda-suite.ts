@@ -137,6 +137,27 @@ export function suite(title: string, dev: () => Backend, opts: SuiteOptions) {
       release();
     });
 
+    it('matches the reference on add and sub with alpha, in place and not', () => {
+      for (const dtype of DTYPES) {
+        if (dtype === 'bool') continue;
+        const alpha = dtype === 'int32' ? -3 : -0.01;
+        for (const op of ['add', 'sub'] as const) {
+          const a = track(view([3, 4], dtype, 'transposed'));
+          const b = track(view([3, 4], dtype, 'broadcast'));
+          const out = track(outPair([3, 4], dtype, 'contiguous'));
+          dev().binary(op, out.dev, a.dev, b.dev, alpha);
+          ref.binary(op, out.ref, a.ref, b.ref, alpha);
+          check(out, `${op} alpha ${dtype}`);
+          const c = track(view([3, 4], dtype, 'contiguous'));
+          const d = track(view([3, 4], dtype, 'offset'));
+          dev().binary(op, c.dev, c.dev, d.dev, alpha);
+          ref.binary(op, c.ref, c.ref, d.ref, alpha);
+          check(c, `in-place ${op} alpha ${dtype}`);
+        }
+      }
+      release();
+    });
+
     it('matches the reference on where, fill and copy with every dtype conversion', () => {
       for (const dtype of DTYPES)
         for (const shape of SHAPES) {

@@ -6,7 +6,7 @@
 import type { PrimitiveOp } from '../ops.js';
 import type { GradContext } from './node.js';
 import type { Tensor } from '../tensor.js';
-import type { ReduceAttrs, SliceAttrs, ViewStep } from '../prims.js';
+import type { BinaryAttrs, ReduceAttrs, SliceAttrs, ViewStep } from '../prims.js';
 import * as P from '../prims.js';
 import { broadcastShapes, sameShape } from '../shape.js';
 import { add, div, mul, neg, sub, where, sumTo, scalarLike } from '../functional/elementwise.js';
@@ -110,11 +110,17 @@ export const rules: Record<PrimitiveOp, Rule | null> = {
 
   add: {
     name: 'AddBackward0',
-    backward: (g, ctx) => [ctx.needs(0) ? unb(g, ctx, 0) : null, ctx.needs(1) ? unb(g, ctx, 1) : null],
+    backward: (g, ctx: GradContext<BinaryAttrs>) => [
+      ctx.needs(0) ? unb(g, ctx, 0) : null,
+      ctx.needs(1) ? unb(ctx.attrs ? mul(g, ctx.attrs.alpha) : g, ctx, 1) : null,
+    ],
   },
   sub: {
     name: 'SubBackward0',
-    backward: (g, ctx) => [ctx.needs(0) ? unb(g, ctx, 0) : null, ctx.needs(1) ? unb(neg(g), ctx, 1) : null],
+    backward: (g, ctx: GradContext<BinaryAttrs>) => [
+      ctx.needs(0) ? unb(g, ctx, 0) : null,
+      ctx.needs(1) ? unb(ctx.attrs ? mul(g, -ctx.attrs.alpha) : neg(g), ctx, 1) : null,
+    ],
   },
   mul: {
     name: 'MulBackward0',

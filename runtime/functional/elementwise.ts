@@ -71,23 +71,33 @@ function operands(op: string, a: TensorOrScalar, b: TensorOrScalar, dtype?: DTyp
   return [asTensor(a, like, d), asTensor(b, like, d)];
 }
 
-function binaryOp(op: BinaryOp, a: TensorOrScalar, b: TensorOrScalar, dtype?: DType): Tensor {
+function binaryOp(op: BinaryOp, a: TensorOrScalar, b: TensorOrScalar, dtype?: DType, alpha = 1): Tensor {
   const [x, y] = operands(op, a, b, dtype);
   if (x.dtype === 'bool' && (op === 'sub' || op === 'div' || op === 'pow')) {
     if (op === 'sub') {
       throw new TypeError('sub: Subtraction, the `-` operator, with two bool tensors is not supported. Use logicalXor() instead.');
     }
   }
-  return P.binary(op, x, y);
+  if (alpha !== 1) checkAlpha(op, x.dtype, alpha);
+  return P.binary(op, x, y, alpha);
+}
+
+/** PyTorch's alpha_check: alpha may not change the result's dtype category. */
+export function checkAlpha(op: string, dtype: DType, alpha: unknown): number {
+  if (typeof alpha === 'boolean') alpha = Number(alpha);
+  if (typeof alpha !== 'number') throw new TypeError(`${op}: alpha must be a number, got ${typeof alpha}`);
+  if (dtype === 'bool' && alpha !== 0 && alpha !== 1) throw new TypeError(`${op}: Boolean alpha only supported for Boolean results.`);
+  if (!isFloating(dtype) && !Number.isInteger(alpha)) {
+    throw new TypeError(`${op}: For integral input tensors, argument alpha must not be a floating point number.`);
+  }
+  return alpha;
 }
 
 export function add(a: TensorOrScalar, b: TensorOrScalar, opts?: { alpha?: number }): Tensor {
-  if (opts?.alpha !== undefined && opts.alpha !== 1) return add(a, mul(b, opts.alpha));
-  return binaryOp('add', a, b);
+  return binaryOp('add', a, b, undefined, opts?.alpha ?? 1);
 }
 export function sub(a: TensorOrScalar, b: TensorOrScalar, opts?: { alpha?: number }): Tensor {
-  if (opts?.alpha !== undefined && opts.alpha !== 1) return sub(a, mul(b, opts.alpha));
-  return binaryOp('sub', a, b);
+  return binaryOp('sub', a, b, undefined, opts?.alpha ?? 1);
 }
 export function mul(a: TensorOrScalar, b: TensorOrScalar): Tensor {
   return binaryOp('mul', a, b);

@@ -14,7 +14,7 @@ import { sameShape, shapeStr } from '../shape.js';
 import { generatorFor } from '../random.js';
 import { fromHost, full } from './creation.js';
 import { expand } from './movement.js';
-import { resultType, scalarLike } from './elementwise.js';
+import { checkAlpha, resultType, scalarLike } from './elementwise.js';
 import { broadcastShapes } from '../shape.js';
 import type { BinaryOp } from '../ops.js';
 
@@ -88,14 +88,22 @@ function rebase(self: Tensor, r: Tensor): void {
   self._requiresGrad = true;
 }
 
-const binaryInplaceDefs = new Map<BinaryOp, PrimDef<{ into: Tensor }>>();
+const binaryInplaceDefs = new Map<BinaryOp, PrimDef<{ into: Tensor; alpha?: number }>>();
 
 /**
  * self op= other. When nothing is recorded (optimizer steps under noGrad), the kernel writes
  * straight into self: no temporary, one pass.
  */
-export function binary_<T extends Tensor>(self: T, op: BinaryOp, other: TensorOrScalar, name: string, compute: (x: Tensor) => Tensor): T {
+export function binary_<T extends Tensor>(
+  self: T,
+  op: BinaryOp,
+  other: TensorOrScalar,
+  name: string,
+  compute: (x: Tensor) => Tensor,
+  alpha = 1,
+): T {
   const recording = gradMode.enabled && (self.requiresGrad || (other instanceof Tensor && other.requiresGrad));
+  if (alpha !== 1) checkAlpha(name, resultType(self, other), alpha);
   if (!recording && (op !== 'div' || isFloating(self.dtype))) {
     const dtype = resultType(self, other);
     const o = other instanceof Tensor ? other : scalarLike(self, Number(other), self.dtype);
@@ -108,15 +116,15 @@ export function binary_<T extends Tensor>(self: T, op: BinaryOp, other: TensorOr
             op,
             gradName: '',
             backward: null,
-            forward: ([x, y], { into }) => {
-              if (into.numel()) into.storage.backend.binary(op, into, into, P.broadcastArg(y, into.shape));
+            forward: ([x, y], { into, alpha: scale }) => {
+              if (into.numel()) into.storage.backend.binary(op, into, into, P.broadcastArg(y, into.shape), scale);
               into.storage.version++;
               return into;
             },
           };
           binaryInplaceDefs.set(op, d);
         }
-        dispatch(d, [self, o], { into: self });
+        dispatch(d, [self, o], alpha === 1 ? { into: self } : { into: self, alpha });
         return self;
       }
     }

@@ -101,6 +101,7 @@ export const OPS: OpEntry[] = [
   binary('add alpha', (a, b) => gb.add(a, b, { alpha: -2.5 })),
   binary('add scalar', (a) => a.add(1.5)),
   binary('sub', (a, b) => a.sub(b)),
+  binary('sub alpha', (a, b) => a.sub(b, { alpha: 0.75 })),
   binary('rsub scalar', (a) => gb.sub(2, a)),
   binary('mul', (a, b) => a.mul(b)),
   binary('mul scalar', (a) => a.mul(-3)),
@@ -271,6 +272,22 @@ export const OPS: OpEntry[] = [
     grad: true,
   },
   {
+    name: 'add_ and sub_ with alpha on a non-leaf',
+    fn: (a, b) => {
+      const y = a.mul(1);
+      y.add_(b, { alpha: -1.5 }).sub_(b, { alpha: 0.25 });
+      return y;
+    },
+    samples: [{ inputs: S([3, 4], [4]) }],
+    grad: true,
+  },
+  {
+    name: 'add_ with alpha outside the graph (the optimizers\' one-pass update)',
+    fn: (a, b) => gb.noGrad(() => a.mul(1).add_(b, { alpha: -0.01 }).sub_(b, { alpha: 3 })),
+    samples: [{ inputs: S([3, 4], [3, 4]) }, { inputs: S(T([3, 4]), [4]) }, { inputs: S(EDGE([3, 4]), EDGE([3, 4])) }],
+    grad: false,
+  },
+  {
     name: 'in place on a view',
     fn: (a, b) => {
       const y = a.mul(2);
@@ -296,6 +313,8 @@ export const OPS: OpEntry[] = [
 export const INT_OPS: { name: string; fn: (a: Tensor, b: Tensor) => Tensor }[] = [
   { name: 'add', fn: (a, b) => a.add(b) },
   { name: 'sub', fn: (a, b) => a.sub(b) },
+  { name: 'add alpha 3', fn: (a, b) => a.add(b, { alpha: 3 }) },
+  { name: 'sub_ alpha -7', fn: (a, b) => a.clone().sub_(b, { alpha: -7 }) },
   { name: 'mul', fn: (a, b) => a.mul(b) },
   { name: 'pow', fn: (a, b) => a.pow(b) },
   { name: 'maximum', fn: (a, b) => a.maximum(b) },

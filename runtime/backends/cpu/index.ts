@@ -270,12 +270,12 @@ function createBackend(addon: Addon): Backend {
       put(put(1, out, op), a, op);
       if (numel(out.shape) > 0) addon.unary();
     },
-    binary(op, out, a, b) {
-      if (withDtypes(backend, [a, b], [out.dtype, out.dtype], converted, ([x, y]) => backend.binary(op, out, x, y))) return;
+    binary(op, out, a, b, alpha = 1) {
+      if (withDtypes(backend, [a, b], [out.dtype, out.dtype], converted, ([x, y]) => backend.binary(op, out, x, y, alpha))) return;
       sameShape(op, out, a);
       sameShape(op, out, b);
       S[0] = checkOp(op, BINARY, 'binary');
-      put(put(put(1, out, op), a, op), b, op);
+      S[put(put(put(1, out, op), a, op), b, op)] = op === 'add' || op === 'sub' ? alpha : 1;
       if (numel(out.shape) > 0) addon.binary();
     },
     compare(op, out, a, b) {

@@ -628,8 +628,19 @@ function createBackend(addon: Addon, dev: DeviceInfo): Backend {
       const code = checkOp(op, UNARY, 'unary');
       ew(kid('unary', out.dtype), op, out.shape, [view(out, op), view(a, op)], { op: code });
     },
-    binary(op, out, a, b) {
-      if (withDtypes(backend, [a, b], [out.dtype, out.dtype], converted, ([x, y]) => backend.binary(op, out, x, y))) return;
+    binary(op, out, a, b, alpha = 1) {
+      if (withDtypes(backend, [a, b], [out.dtype, out.dtype], converted, ([x, y]) => backend.binary(op, out, x, y, alpha))) return;
+      if (alpha !== 1 && (op === 'add' || op === 'sub')) {
+        // the kernels have no alpha: scale b into a temporary first (stream order frees it safely)
+        const scale = backend.alloc(out.dtype, 1);
+        backend.fill({ buf: scale, dtype: out.dtype, shape: [], strides: [], offset: 0 }, alpha);
+        const scaled: Arg = { buf: backend.alloc(out.dtype, numel(b.shape)), dtype: out.dtype, shape: b.shape, strides: contiguousStrides(b.shape), offset: 0 };
+        backend.binary('mul', scaled, b, { buf: scale, dtype: out.dtype, shape: b.shape, strides: b.shape.map(() => 0), offset: 0 });
+        backend.binary(op, out, a, scaled);
+        backend.free(scaled.buf);
+        backend.free(scale);
+        return;
+      }
       sameShape(op, out, a);
       sameShape(op, out, b);
       const code = checkOp(op, BINARY, 'binary');

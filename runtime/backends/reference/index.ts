@@ -24,6 +24,13 @@ function arr(a: Arg): TypedArray {
 }
 
 /** Converts a float64 result to what storing into `dtype` means (bool: nonzero is true). */
+/** a + alpha * b (or a - alpha * b), rounded once to the output dtype; int32 wraps exactly. */
+function scaledFn(op: 'add' | 'sub', dtype: DType, alpha: number): (a: number, b: number) => number {
+  const sign = op === 'add' ? 1 : -1;
+  if (dtype === 'int32') return (a, b) => (a + sign * Math.imul(alpha, b)) | 0;
+  return (a, b) => a + sign * (alpha * b);
+}
+
 function storeValue(dtype: DType, v: number): number {
   return dtype === 'bool' ? (v !== 0 ? 1 : 0) : v;
 }
@@ -64,8 +71,8 @@ export const referenceBackend: Backend = {
       o[p[0]] = storeValue(out.dtype, f(x[p[1]]));
     });
   },
-  binary(op: BinaryOp, out, a, b) {
-    const f = binaryFn(op, out.dtype);
+  binary(op: BinaryOp, out, a, b, alpha = 1) {
+    const f = alpha === 1 || (op !== 'add' && op !== 'sub') ? binaryFn(op, out.dtype) : scaledFn(op, out.dtype, alpha);
     const o = arr(out);
     const x = arr(a);
     const y = arr(b);

@@ -164,7 +164,12 @@ double binary_f64(int op, double a, double b, bool integer) {
 }
 
 template <class T>
-void binary_float(int op, const Loop& L) {
+void binary_float(int op, const Loop& L, double alpha) {
+  // add and sub with alpha: a + alpha * b in one pass (the optimizers' update)
+  if (alpha != 1 && (op == ADD || op == SUB)) {
+    const T al = T(op == ADD ? alpha : -alpha);
+    return map2<T, T>(L, [al](T a, T b) { return a + al * b; }, kGrainCheap);
+  }
   switch (op) {
     case ADD: return map2<T, T>(L, [](T a, T b) { return a + b; }, kGrainCheap);
     case SUB: return map2<T, T>(L, [](T a, T b) { return a - b; }, kGrainCheap);
@@ -178,8 +183,13 @@ void binary_float(int op, const Loop& L) {
   }
 }
 
-void binary_i32(int op, const Loop& L) {
+void binary_i32(int op, const Loop& L, double alpha) {
   using u32 = uint32_t;
+  if (alpha != 1 && (op == ADD || op == SUB)) {
+    // alpha is integral here (checked in TypeScript); products wrap as in the reference's Math.imul
+    const u32 al = u32(to_i32(op == ADD ? alpha : -alpha));
+    return map2<int32_t, int32_t>(L, [al](int32_t a, int32_t b) { return int32_t(u32(a) + al * u32(b)); }, kGrainCheap);
+  }
   switch (op) {
     // wrapping, as the reference's double result stored into an Int32Array wraps
     case ADD: return map2<int32_t, int32_t>(L, [](int32_t a, int32_t b) { return int32_t(u32(a) + u32(b)); }, kGrainCheap);
@@ -193,9 +203,10 @@ void binary_i32(int op, const Loop& L) {
   }
 }
 
-void binary_u8(int op, const Loop& L) {
-  map2<uint8_t, uint8_t>(L, [op](uint8_t a, uint8_t b) { return from_f64<uint8_t>(binary_f64(op, a, b, true)); },
-                         kGrainCheap);
+void binary_u8(int op, const Loop& L, double alpha) {
+  map2<uint8_t, uint8_t>(
+      L, [op, alpha](uint8_t a, uint8_t b) { return from_f64<uint8_t>(binary_f64(op, a, alpha * b, true)); },
+      kGrainCheap);
 }
 
 enum Compare { EQ, NE, LT, LE, GT, GE };
@@ -308,13 +319,14 @@ void k_unary(Reader& r) {
 void k_binary(Reader& r) {
   int op = static_cast<int>(r.num());
   View out = r.view(), a = r.view(), b = r.view();
+  const double alpha = r.num();
   const View* vs[] = {&out, &a, &b};
   Loop L(out.shape, out.nd, vs, 3);
   switch (out.dt) {
-    case F32: return binary_float<float>(op, L);
-    case F64: return binary_float<double>(op, L);
-    case I32: return binary_i32(op, L);
-    default: return binary_u8(op, L);
+    case F32: return binary_float<float>(op, L, alpha);
+    case F64: return binary_float<double>(op, L, alpha);
+    case I32: return binary_i32(op, L, alpha);
+    default: return binary_u8(op, L, alpha);
   }
 }
 
