@@ -50,9 +50,14 @@ function timeCalls(fn: () => void, inner: number): number[] {
   return out;
 }
 
-/** How many calls of fn fill about `seconds`, from a short trial (at least 1). */
+/**
+ * How many calls of fn fill about `seconds`, from a short trial (at least 1). The calls first run
+ * for a quarter of `seconds` unmeasured, so the figures are the steady state every peer reaches
+ * (a JIT still compiling on the other core, or caches still cold, would weigh on the first rep).
+ */
 function callsFor(fn: () => void, seconds: number): number {
   fn();
+  for (const w0 = now(); now() - w0 < seconds / 4; ) fn();
   let n = 0;
   const t0 = now();
   while (now() - t0 < Math.min(0.05, seconds / 4)) {

@@ -58,7 +58,11 @@ def time_calls(fn, inner):
 
 
 def calls_for(fn, seconds):
+    # unmeasured warm-up for a quarter of the budget, as every peer does (runtime-gradbook.ts)
     fn()
+    w0 = time.perf_counter()
+    while time.perf_counter() - w0 < seconds / 4:
+        fn()
     n = 0
     t0 = time.perf_counter()
     while time.perf_counter() - t0 < min(0.05, seconds / 4):
