@@ -227,6 +227,23 @@ describe.skipIf(cpuBackend === null)('native cpu backend (skipped: build/Release
     }
   });
 
+  it('runs every task of thousands of back-to-back threaded jobs exactly once (Note [Pool handshake])', () => {
+    // int32 adds are exact: a task run twice or skipped shows as a wrong element
+    const n = 300_000;
+    const a = view([n], 'int32', 'contiguous', Array.from({ length: n }, (_, i) => i));
+    const acc = view([n], 'int32', 'contiguous', new Array(n).fill(0));
+    const sum = outPair([1], 'int32');
+    for (let round = 0; round < 3000; round++) {
+      cpu.binary('add', acc.cpu, acc.cpu, a.cpu);
+      // alternate with a reduction, a job of another shape and task count
+      if (round % 7 === 0) cpu.reduce('sum', sum.cpu, a.cpu, [0]);
+    }
+    const got = cpu.read(acc.cpu) as Int32Array;
+    for (let i = 0; i < n; i += 997) expect(got[i], `element ${i}`).toBe((3000 * i) | 0);
+    expect(got[n - 1]).toBe((3000 * (n - 1)) | 0);
+    expect(cpu.read(sum.cpu)[0]).toBe(((n * (n - 1)) / 2) | 0);
+  });
+
   it('matches the reference on argmax/argmin, NaN first, ties to the first index', () => {
     const shapes = [[6], [3, 4], [2, 3, 4], [5, 1], [0, 4]];
     for (const op of ARG_REDUCE_OPS)
