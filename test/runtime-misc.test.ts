@@ -126,3 +126,21 @@ test('random numbers are reproducible after manualSeed', () => {
   expect(Math.min(...k)).toBe(3);
   expect(Math.max(...k)).toBe(6);
 });
+
+test("logSoftmax on rows with infinities gives PyTorch's values (NaN across a row of -inf or with +inf)", () => {
+  const x = gb.tensor([
+    [-Infinity, -Infinity],
+    [Infinity, 1],
+    [-Infinity, 1],
+    [1, 2],
+  ]);
+  const out = x.logSoftmax(1).toArray() as number[][];
+  // torch.log_softmax on the same rows (torch 1.13)
+  expect(out[0].every(Number.isNaN)).toBe(true);
+  expect(out[1].every(Number.isNaN)).toBe(true);
+  expect(out[2]).toEqual([-Infinity, 0]);
+  expect(out[3][0]).toBeCloseTo(-1.3132616, 6);
+  expect(out[3][1]).toBeCloseTo(-0.3132617, 6);
+  // logsumexp keeps its guard: an all -inf row sums to -inf, as torch's does
+  expect(x.logsumexp(1).toArray()[0]).toBe(-Infinity);
+});
