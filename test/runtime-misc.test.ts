@@ -142,5 +142,23 @@ test("logSoftmax on rows with infinities gives PyTorch's values (NaN across a ro
   expect(out[3][0]).toBeCloseTo(-1.3132616, 6);
   expect(out[3][1]).toBeCloseTo(-0.3132617, 6);
   // logsumexp keeps its guard: an all -inf row sums to -inf, as torch's does
-  expect(x.logsumexp(1).toArray()[0]).toBe(-Infinity);
+  expect((x.logsumexp(1).toArray() as number[])[0]).toBe(-Infinity);
+});
+
+test("an in-place op whose input partly overlaps what it writes is refused, as PyTorch's (x.add_(x.t()))", () => {
+  const x = gb.arange(16).reshape([4, 4]).float();
+  for (const recording of [false, true]) {
+    const run = (f: () => unknown) => (recording ? f() : gb.noGrad(f));
+    expect(() => run(() => x.add_(x.t()))).toThrow(/add_: unsupported operation: some elements of the input tensor and the written-to tensor refer to a single memory location/);
+    expect(() => run(() => x.mul_(x.select(0, 0)))).toThrow(/mul_: unsupported operation/);
+  }
+  // the same view, or views that share no element, are fine (torch agrees)
+  gb.noGrad(() => x.add_(x));
+  gb.noGrad(() => x.select(1, 0).add_(x.select(1, 1)));
+  expect(x.toArray()).toEqual([
+    [2, 2, 4, 6],
+    [18, 10, 12, 14],
+    [34, 18, 20, 22],
+    [50, 26, 28, 30],
+  ]);
 });

@@ -104,6 +104,7 @@ export function binary_<T extends Tensor>(
 ): T {
   const recording = gradMode.enabled && (self.requiresGrad || (other instanceof Tensor && other.requiresGrad));
   if (alpha !== 1) checkAlpha(name, resultType(self, other), alpha);
+  if (other instanceof Tensor) checkNoPartialOverlap(name, self, other);
   if (!recording && (op !== 'div' || isFloating(self.dtype))) {
     const dtype = resultType(self, other);
     const o = other instanceof Tensor ? other : scalarLike(self, Number(other), self.dtype);
@@ -130,6 +131,42 @@ export function binary_<T extends Tensor>(
     }
   }
   return inplace(self, compute, name, other);
+}
+
+/**
+ * PyTorch refuses an in-place op whose input shares some, but not exactly, the memory it writes
+ * (x.add_(x.t())): element by element, the op would read values it has already overwritten.
+ * Its rule (get_overlap_status): only tensors that are dense permutations of contiguous memory
+ * are compared; the same range with other strides, or intersecting ranges, is a partial overlap.
+ */
+export function checkNoPartialOverlap(name: string, self: Tensor, input: Tensor): void {
+  if (input.storage !== self.storage || self.numel() === 0 || input.numel() === 0) return;
+  if (!isDense(self) || !isDense(input)) return;
+  const a0 = self.offset;
+  const b0 = input.offset;
+  const a1 = a0 + self.numel();
+  const b1 = b0 + input.numel();
+  if (a0 === b0 && a1 === b1) {
+    const kept = (t: Tensor) => t.strides.filter((_, i) => t.shape[i] !== 1);
+    const [sa, sb] = [kept(self), kept(input)];
+    if (sa.length === sb.length && sa.every((st, i) => st === sb[i])) return;
+  } else if (!(a0 < b1 && b0 < a1)) return;
+  throw new Error(
+    `${name}: unsupported operation: some elements of the input tensor and the written-to tensor refer to a single memory location. ` +
+      'Please clone() the tensor before performing the operation.',
+  );
+}
+
+/** Whether t covers a block of numel() elements exactly once: contiguous up to a permutation of dims. */
+function isDense(t: Tensor): boolean {
+  const dims = t.shape.map((n, i) => [n, t.strides[i]] as const).filter(([n]) => n !== 1);
+  dims.sort((x, y) => x[1] - y[1]);
+  let expected = 1;
+  for (const [n, st] of dims) {
+    if (st !== expected) return false;
+    expected *= n;
+  }
+  return true;
 }
 
 /** An expanded view (stride 0 on a dim of size > 1) cannot be written element by element. */
