@@ -162,3 +162,25 @@ test("an in-place op whose input partly overlaps what it writes is refused, as P
     [50, 26, 28, 30],
   ]);
 });
+
+test('binaryInto writes a + alpha * b into an output that may be one of its operands, and refuses the rest', async () => {
+  const { binaryInto } = await import('../runtime/functional/inplace.js');
+  const buf = gb.tensor([1, 2, 3, 4]).reshape([2, 2]);
+  const g = gb.tensor([10, 20, 30, 40]).reshape([2, 2]);
+  gb.noGrad(() => binaryInto(buf, 'add', g, buf, 0.5));
+  expect(buf.toArray()).toEqual([
+    [10.5, 21],
+    [31.5, 42],
+  ]);
+  // a broadcast operand
+  gb.noGrad(() => binaryInto(buf, 'sub', buf, gb.tensor([0.5, 1]), 1));
+  expect(buf.toArray()).toEqual([
+    [10, 20],
+    [31, 41],
+  ]);
+  expect(() => gb.noGrad(() => binaryInto(buf, 'add', g, buf.t()))).toThrow(/shares memory with the output without being the output/);
+  expect(() => gb.noGrad(() => binaryInto(buf, 'add', g.double(), buf))).toThrow(/output's dtype float32/);
+  expect(() => gb.noGrad(() => binaryInto(buf, 'add', gb.ones([3]), buf))).toThrow(/broadcast|shape/);
+  const w = gb.ones([2, 2], { requiresGrad: true });
+  expect(() => binaryInto(buf, 'add', w, buf)).toThrow(/noGrad/);
+});

@@ -111,26 +111,58 @@ export function binary_<T extends Tensor>(
     if (dtype === self.dtype && o.dtype === self.dtype && o.device === self.device && o.storage.backend === self.storage.backend) {
       const bs = broadcastShapes(name, self.shape, o.shape);
       if (sameShape(bs, self.shape) && !overlapsWithin(self)) {
-        let d = binaryInplaceDefs.get(op);
-        if (!d) {
-          d = {
-            op,
-            gradName: '',
-            backward: null,
-            forward: ([x, y], { into, alpha: scale }) => {
-              if (into.numel()) into.storage.backend.binary(op, into, into, P.broadcastArg(y, into.shape), scale);
-              into.storage.version++;
-              return into;
-            },
-          };
-          binaryInplaceDefs.set(op, d);
-        }
+        const d = binaryIntoDef(op);
         dispatch(d, [self, o], alpha === 1 ? { into: self } : { into: self, alpha });
         return self;
       }
     }
   }
   return inplace(self, compute, name, other);
+}
+
+function binaryIntoDef(op: BinaryOp): PrimDef<{ into: Tensor; alpha?: number }> {
+  let d = binaryInplaceDefs.get(op);
+  if (!d) {
+    d = {
+      op,
+      gradName: '',
+      backward: null,
+      forward: ([x, y], { into, alpha: scale }) => {
+        if (into.numel()) into.storage.backend.binary(op, into, P.broadcastArg(x, into.shape), P.broadcastArg(y, into.shape), scale);
+        into.storage.version++;
+        return into;
+      },
+    };
+    binaryInplaceDefs.set(op, d);
+  }
+  return d;
+}
+
+/**
+ * out = a + alpha * b (or another binary op) written into `out`, PyTorch's out= form, for the
+ * optimizers' one-pass updates such as momentum's buf = grad + momentum * buf. a and b have out's
+ * dtype and device and broadcast to its shape; an operand sharing out's memory must be out itself.
+ * Nothing is recorded: call it where no gradient is wanted.
+ */
+export function binaryInto(out: Tensor, op: BinaryOp, a: Tensor, b: Tensor, alpha = 1): Tensor {
+  const name = `${op} (out=)`;
+  if (gradMode.enabled && (out.requiresGrad || a.requiresGrad || b.requiresGrad)) {
+    throw new Error(`${name}: writes outside the graph; call it under noGrad`);
+  }
+  for (const t of [a, b]) {
+    if (t.dtype !== out.dtype || t.device !== out.device || t.storage.backend !== out.storage.backend) {
+      throw new TypeError(`${name}: operands must have the output's dtype ${out.dtype} and device ${out.device}, got ${t.dtype} on ${t.device}`);
+    }
+    const same = t.storage !== out.storage || (t.offset === out.offset && sameShape(t.shape, out.shape) && t.strides.every((st, i) => st === out.strides[i]));
+    if (!same) throw new Error(`${name}: an operand shares memory with the output without being the output itself`);
+  }
+  if (!sameShape(broadcastShapes(name, broadcastShapes(name, a.shape, b.shape), out.shape), out.shape)) {
+    throw new RangeError(`${name}: operands of shapes ${shapeStr(a.shape)} and ${shapeStr(b.shape)} do not broadcast to the output's ${shapeStr(out.shape)}`);
+  }
+  if (alpha !== 1) checkAlpha(name, out.dtype, alpha);
+  if (overlapsWithin(out)) throw new Error(`${name}: the output is an expanded view; write into a contiguous tensor`);
+  dispatch(binaryIntoDef(op), [a, b], alpha === 1 ? { into: out } : { into: out, alpha });
+  return out;
 }
 
 /**
