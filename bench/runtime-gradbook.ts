@@ -158,39 +158,19 @@ bench('sum_1e7_gbs', () => {
 });
 
 // ---- MLP training step: 784-256-ReLU-10, cross-entropy, batch 128, SGD with momentum ----
+// As a user writes it, and as the PyTorch peer does: nn.Sequential, F.crossEntropy, optim.SGD.
 bench('mlp_steps', () => {
-  const batch = 128;
-  // torch.nn.Linear's layout and init: weight [out, in], uniform(-1/sqrt(in), 1/sqrt(in))
-  const linear = (i: number, o: number): [Tensor, Tensor] => {
-    const k = 1 / Math.sqrt(i);
-    const w = gb.rand([o, i]).mul(2 * k).sub(k).requiresGrad_(true);
-    const bias = gb.rand([o]).mul(2 * k).sub(k).requiresGrad_(true);
-    return [w, bias];
-  };
-  const [w1, b1] = linear(784, 256);
-  const [w2, b2] = linear(256, 10);
-  const params = [w1, b1, w2, b2];
-  const momentum: (Tensor | null)[] = params.map(() => null);
-  const x = gb.randn([batch, 784]);
-  const y = gb.randint(0, 10, [batch, 1]);
-  const lr = 0.01;
+  gb.manualSeed(0);
+  const model = new nn.Sequential(new nn.Linear(784, 256), new nn.ReLU(), new nn.Linear(256, 10));
+  const opt = new optim.SGD(model.parameters(), { lr: 0.01, momentum: 0.9 });
+  const x = gb.randn([128, 784]);
+  const y = gb.randint(0, 10, [128]);
   let loss = 0;
-
   const step = (): void => {
-    for (const p of params) p.grad = null;
-    const h = x.matmul(w1.t()).add(b1).relu();
-    const logits = h.matmul(w2.t()).add(b2);
-    // cross-entropy from primitives (no nn yet): -mean(logSoftmax(logits)[i, y_i])
-    const l = logits.logSoftmax(1).gather(1, y).mean().neg();
+    opt.zeroGrad();
+    const l = nn.functional.crossEntropy(model.call(x) as Tensor, y);
     l.backward();
-    gb.noGrad(() => {
-      params.forEach((p, i) => {
-        const g = p.grad as Tensor;
-        const buf = momentum[i];
-        momentum[i] = buf === null ? g.clone() : buf.mul_(0.9).add_(g);
-        p.sub_(momentum[i] as Tensor, { alpha: lr });
-      });
-    });
+    opt.step();
     loss = l.item();
   };
   samples.mlp_steps = timeCalls(step, callsFor(step, 0.4)).map((s) => 1 / s);
