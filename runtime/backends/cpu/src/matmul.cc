@@ -414,7 +414,8 @@ void matmul_typed(const View& out, const View& a, const View& b) {
   // of the other operand is O(MK) against O(MNK) work and needs no barrier. Strips are claimed
   // dynamically, so a core taken by a neighbour slows us in proportion rather than by half.
   constexpr int NR = Tile<T>::NR;
-  const bool by_cols = (N + NR - 1) / NR >= (M + MR - 1) / MR;
+  // Column strips each pack all of A (M x K), row strips all of B (K x N): duplicate the smaller.
+  const bool by_cols = M <= N;
   const int64_t unit = by_cols ? NR : MR;
   const int64_t units = ((by_cols ? N : M) + unit - 1) / unit;
   const int64_t min_units = by_cols ? 128 / NR : 96 / MR;  // strips narrower than this waste the kernel
