@@ -308,6 +308,10 @@ describe.skipIf(cpuBackend === null)('native cpu backend (skipped: build/Release
       run(1, 200, 300, 20, 'float32', true, false);
       run(1, 150, 200, 300, 'float64', false, true);
       run(4, 64, 80, 64, 'float32', false, false);
+      // narrow column strips sharing each thread's packed A (Note [Column strips]): the MLP's
+      // product with w.t(), and one with a partial panel of A and of B
+      run(1, 128, 784, 256, 'float32', false, true);
+      run(1, 70, 90, 250, 'float64', true, false);
     });
 
     it('propagates inf and nan like the reference', () => {

@@ -4,6 +4,7 @@
 // A^T and B^T as strided views) as fast as contiguous ones: it reads any strides, and the
 // micro-kernel only ever sees its own layout. See Note [Matmul blocking] below for the sizes.
 #include <algorithm>
+#include <atomic>
 #include <cstdlib>
 #include <memory>
 
@@ -372,14 +373,72 @@ void gemm_f32_narrow(const Mat& g) {
 #endif  // GB_X86
 
 template <class T>
+Ukr pick_ukr() {
+#if GB_X86
+  if (has_avx2()) return sizeof(T) == 4 ? ukr_f32_avx2 : ukr_f64_avx2;
+#endif
+  return ukr_portable<T>;
+}
+
+template <class T>
 void gemm_any(const Mat& g) {
   if (!std::is_floating_point<T>::value || g.M * g.N * g.K <= 4096) return gemm_naive<T>(g);
-  Ukr ukr = ukr_portable<T>;
 #if GB_X86
   if (sizeof(T) == 4 && g.N <= 32 && has_avx2()) return gemm_f32_narrow(g);
-  if (has_avx2()) ukr = sizeof(T) == 4 ? ukr_f32_avx2 : ukr_f64_avx2;
 #endif
-  gemm<T>(g, ukr);
+  gemm<T>(g, pick_ukr<T>());
+}
+
+// Note [Column strips]: a product whose A is short (M x K small enough for L2, as a training
+// step's 128 x 784 by 784 x 256) is cut into many narrow column strips, claimed dynamically. A
+// thread packs all of A once, at the first strip it takes, and keeps it for its later strips; each
+// strip packs only its own columns of B. So packing costs what two wide strips cost, while the
+// narrow strips balance the threads: a sleeping worker starts ~25 us after a job is posted on this
+// VM, and with two wide strips the caller finished first and slept waiting for it.
+constexpr int64_t kStripAMax = int64_t(1) << 19;  // elements of A (2 MiB of float32)
+std::atomic<uint64_t> strip_jobs{0};
+
+template <class T>
+bool gemm_col_strips(const Mat& g, ThreadPool& pool) {
+  constexpr int NR = Tile<T>::NR;
+  const int64_t panels = (g.N + NR - 1) / NR;
+  if (!std::is_floating_point<T>::value || g.M * g.K > kStripAMax || panels < 4) return false;
+#if GB_X86
+  if (sizeof(T) == 4 && g.N <= 32) return false;
+#endif
+  const Ukr ukr = pick_ukr<T>();
+  const int64_t mpad = (g.M + MR - 1) / MR * MR;
+  const uint64_t job = ++strip_jobs;
+  const T* A = reinterpret_cast<const T*>(g.A);
+  const T* B = reinterpret_cast<const T*>(g.B);
+  T* C = reinterpret_cast<T*>(g.C);
+  // strips of at least two panels, four per thread when there are enough
+  const int ntasks = static_cast<int>(std::min<int64_t>(4 * pool.size(), panels / 2));
+  pool.run(ntasks, [&](int t) {
+    const int64_t lo = panels * t / ntasks * NR;
+    const int64_t hi = std::min(panels * (t + 1) / ntasks * NR, g.N);
+    if (lo >= hi) return;
+    // this thread's packed A: K blocks of at most KC, block pc's panels at mpad * pc
+    thread_local uint64_t packed_for = 0;
+    T* Ap = scratch<T>(1, size_t(mpad) * g.K);
+    if (packed_for != job) {
+      for (int64_t pc = 0; pc < g.K; pc += KC) pack<T, MR>(A + pc * g.csA, g.rsA, g.csA, g.M, std::min(KC, g.K - pc), Ap + mpad * pc);
+      packed_for = job;
+    }
+    T* Bp = scratch<T>(0, size_t(KC) * (hi - lo + NR));
+    for (int64_t pc = 0; pc < g.K; pc += KC) {
+      const int64_t kc = std::min(KC, g.K - pc);
+      pack<T, NR>(B + pc * g.rsB + lo * g.csB, g.csB, g.rsB, hi - lo, kc, Bp);
+      for (int64_t jr = 0; jr < hi - lo; jr += NR) {
+        const int nr = static_cast<int>(std::min<int64_t>(NR, hi - lo - jr));
+        for (int64_t ir = 0; ir < g.M; ir += MR) {
+          const int mr = static_cast<int>(std::min<int64_t>(MR, g.M - ir));
+          ukr(kc, Ap + mpad * pc + ir * kc, Bp + jr * kc, C + ir * g.rsC + (lo + jr) * g.csC, g.rsC, g.csC, mr, nr, pc > 0);
+        }
+      }
+    }
+  });
+  return true;
 }
 
 template <class T>
@@ -412,10 +471,12 @@ void matmul_typed(const View& out, const View& a, const View& b) {
   }
   // One product split into column (or row) strips, each packed independently: duplicated packing
   // of the other operand is O(MK) against O(MNK) work and needs no barrier. Strips are claimed
-  // dynamically, so a core taken by a neighbour slows us in proportion rather than by half.
+  // dynamically, so a core taken by a neighbour slows us in proportion rather than by half. A
+  // short A takes the narrow strips of Note [Column strips] instead.
   constexpr int NR = Tile<T>::NR;
   // Column strips each pack all of A (M x K), row strips all of B (K x N): duplicate the smaller.
   const bool by_cols = M <= N;
+  if (by_cols && batches == 1 && gemm_col_strips<T>(at(0), pool)) return;
   const int64_t unit = by_cols ? NR : MR;
   const int64_t units = ((by_cols ? N : M) + unit - 1) / unit;
   const int64_t min_units = by_cols ? 128 / NR : 96 / MR;  // strips narrower than this waste the kernel
