@@ -34,6 +34,15 @@ export function openScope(): Set<Storage> {
   return scope;
 }
 
+/** Removes a scope opened by openScope without handing its storages anywhere: the caller does. */
+export function popScope(scope: Set<Storage>): void {
+  if (scopes[scopes.length - 1] === scope) scopes.pop();
+  else {
+    const idx = scopes.lastIndexOf(scope);
+    if (idx >= 0) scopes.splice(idx, 1);
+  }
+}
+
 export function closeScope(scope: Set<Storage>): void {
   const idx = scopes.lastIndexOf(scope);
   if (idx >= 0) scopes.splice(idx, 1);

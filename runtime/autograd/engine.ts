@@ -10,7 +10,7 @@ import type { Storage, Tensor } from '../tensor.js';
 import { add } from '../functional/elementwise.js';
 import { onesLike } from '../functional/creation.js';
 import { clone, detach } from '../functional/convert.js';
-import { closeScope, freeStorage, isKept, keep, openScope } from '../memory.js';
+import { closeScope, freeStorage, isKept, keep, openScope, popScope } from '../memory.js';
 import { hasObservers } from '../dispatch.js';
 
 export interface BackwardOptions {
@@ -156,7 +156,7 @@ function run(
         const temps = free ? openScope() : null;
         ins = node.backwardFn(g, node);
         if (temps) {
-          closeScope(temps);
+          popScope(temps);
           // the rule's temporaries: free now, except what it returned
           for (const s of temps) {
             if (s.freed) continue;
