@@ -448,22 +448,22 @@ export class Tensor {
     return P.inplace(this, (x) => E.pow(x, o), 'pow_', o);
   }
   neg_(): this {
-    return P.inplace(this, (x) => E.neg(x), 'neg_');
+    return P.unary_(this, 'neg', 'neg_', (x) => E.neg(x));
   }
   exp_(): this {
-    return P.inplace(this, (x) => E.exp(x), 'exp_');
+    return P.unary_(this, 'exp', 'exp_', (x) => E.exp(x));
   }
   sqrt_(): this {
-    return P.inplace(this, (x) => E.sqrt(x), 'sqrt_');
+    return P.unary_(this, 'sqrt', 'sqrt_', (x) => E.sqrt(x));
   }
   relu_(): this {
-    return P.inplace(this, (x) => E.relu(x), 'relu_');
+    return P.unary_(this, 'relu', 'relu_', (x) => E.relu(x));
   }
   sigmoid_(): this {
-    return P.inplace(this, (x) => E.sigmoid(x), 'sigmoid_');
+    return P.unary_(this, 'sigmoid', 'sigmoid_', (x) => E.sigmoid(x));
   }
   tanh_(): this {
-    return P.inplace(this, (x) => E.tanh(x), 'tanh_');
+    return P.unary_(this, 'tanh', 'tanh_', (x) => E.tanh(x));
   }
   clamp_(min?: number | null, max?: number | null): this {
     return P.inplace(this, (x) => E.clamp(x, min, max), 'clamp_');

@@ -238,3 +238,11 @@ describe('autograd', () => {
     expect(x.grad!.toArray()).toEqual([[0, 0.5, 0.5], [0.5, 0, 0.5]]);
   });
 });
+
+test('a one-pass in-place unary op outside the graph still bumps the version a saved tensor is checked against', () => {
+  const x = gb.tensor([0.5, -1, 2], { requiresGrad: true });
+  const y = x.exp();
+  gb.noGrad(() => y.relu_().sqrt_());
+  expect(() => y.sum().backward()).toThrow(/modified by an inplace operation/);
+  expect(y.toArray()[0]).toBeCloseTo(Math.sqrt(Math.exp(0.5)), 6);
+});

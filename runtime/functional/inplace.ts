@@ -16,7 +16,7 @@ import { fromHost, full } from './creation.js';
 import { expand } from './movement.js';
 import { checkAlpha, resultType, scalarLike } from './elementwise.js';
 import { broadcastShapes } from '../shape.js';
-import type { BinaryOp } from '../ops.js';
+import type { BinaryOp, UnaryOp } from '../ops.js';
 
 const writeDef: PrimDef<{ into: Tensor }> = {
   op: 'copy',
@@ -136,6 +136,34 @@ function binaryIntoDef(op: BinaryOp): PrimDef<{ into: Tensor; alpha?: number }> 
     binaryInplaceDefs.set(op, d);
   }
   return d;
+}
+
+const unaryInplaceDefs = new Map<UnaryOp, PrimDef<{ into: Tensor }>>();
+
+/**
+ * self = op(self). When nothing is recorded and self is floating, the kernel reads and writes self
+ * in one pass, as binary_ does; otherwise the generic path computes a result and copies it back.
+ */
+export function unary_<T extends Tensor>(self: T, op: UnaryOp, name: string, compute: (x: Tensor) => Tensor): T {
+  if (!(gradMode.enabled && self.requiresGrad) && isFloating(self.dtype) && !overlapsWithin(self)) {
+    let d = unaryInplaceDefs.get(op);
+    if (!d) {
+      d = {
+        op,
+        gradName: '',
+        backward: null,
+        forward: ([x], { into }) => {
+          if (into.numel()) into.storage.backend.unary(op, into, x);
+          into.storage.version++;
+          return into;
+        },
+      };
+      unaryInplaceDefs.set(op, d);
+    }
+    dispatch(d, [self], { into: self });
+    return self;
+  }
+  return inplace(self, compute, name);
 }
 
 /**

@@ -288,6 +288,18 @@ export const OPS: OpEntry[] = [
     grad: false,
   },
   {
+    name: 'unary in-place ops outside the graph (one pass into self)',
+    fn: (a) => gb.noGrad(() => a.abs().add(0.1).sqrt_().neg_().exp_().tanh_().sigmoid_().sub(0.6).relu_()),
+    samples: [{ inputs: S([3, 4]) }, { inputs: S(T([3, 4])) }, { inputs: S(EDGE([3, 4])) }],
+    grad: false,
+  },
+  {
+    name: 'unary in-place ops recorded (through a copy)',
+    fn: (a) => a.mul(1).exp_().relu_().tanh_(),
+    samples: [{ inputs: S([3, 4]) }],
+    grad: true,
+  },
+  {
     name: 'in place on a view',
     fn: (a, b) => {
       const y = a.mul(2);
