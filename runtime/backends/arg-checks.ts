@@ -1,6 +1,10 @@
-/** Checks native backends make before any kernel touches memory, shared so messages agree. */
+/**
+ * Checks native backends make before any kernel touches memory, and the dtype fallbacks for calls
+ * the kernels do not pair, shared so that the backends agree on behaviour and messages.
+ */
 import type { Arg, Backend } from '../backend.js';
 import type { DType } from '../dtype.js';
+import { contiguousStrides, numelOf } from '../shape.js';
 
 export function checkSameShape(who: string, op: string, out: Arg, a: Arg): void {
   const s = out.shape;
@@ -50,4 +54,121 @@ export function checkMatmulShapes(who: string, out: Arg, a: Arg, b: Arg): void {
       `matmul: shapes [${a.shape.join(', ')}] and [${b.shape.join(', ')}] cannot be multiplied into [${out.shape.join(', ')}]`,
     );
   }
+}
+
+/** Op name → kernel code, in the order of the op list (the kernels' enums follow it). */
+export const opCodes = (list: readonly string[]): Record<string, number> => Object.fromEntries(list.map((op, i) => [op, i]));
+
+/** A fresh contiguous temporary of the backend's. */
+export function contiguousTemp(backend: Backend, dtype: DType, shape: readonly number[]): Arg {
+  return { buf: backend.alloc(dtype, numelOf(shape)), dtype, shape, strides: contiguousStrides(shape), offset: 0 };
+}
+
+/** A contiguous copy of `a` converted to `dtype`; the caller frees it. */
+export function contiguousCopy(backend: Backend, a: Arg, dtype: DType): Arg {
+  const out = contiguousTemp(backend, dtype, a.shape);
+  backend.copy(out, a);
+  return out;
+}
+
+/**
+ * compare for the rare calls the kernels do not pair: operands of two dtypes are compared in
+ * float64 (every dtype's values are exact there), and a non-bool output gets the bool result
+ * converted. Returns false, doing nothing, for a bool output and operands of one dtype.
+ */
+export function compareWithDtypes(backend: Backend, op: Parameters<Backend['compare']>[0], out: Arg, a: Arg, b: Arg): boolean {
+  if (a.dtype !== b.dtype) {
+    return withDtypes(backend, [a, b], ['float64', 'float64'], (x, d) => contiguousCopy(backend, x, d), ([x, y]) => backend.compare(op, out, x, y));
+  }
+  if (out.dtype === 'bool') return false;
+  const o = contiguousTemp(backend, 'bool', out.shape);
+  try {
+    backend.compare(op, o, a, b);
+    backend.copy(out, o);
+  } finally {
+    backend.free(o.buf);
+  }
+  return true;
+}
+
+/** The argument checks of the kernels a native backend shares, with its name in every message. */
+export function backendChecks(who: string) {
+  const sameShape = (op: string, out: Arg, a: Arg) => checkSameShape(who, op, out, a);
+  const dim = (op: string, d: number, nd: number) => checkDim(who, op, d, nd);
+  const sameDType = (op: string, out: Arg, a: Arg) => {
+    if (out.dtype !== a.dtype) throw new TypeError(`${who}: ${op}: dtypes ${out.dtype} and ${a.dtype} differ`);
+  };
+  /** index has `nd` dims, each no longer than `shape`'s (except along `dim`, which index values address). */
+  const indexed = (op: string, index: Arg, nd: number, shape: readonly number[], d: number, what: string) => {
+    if (index.dtype !== 'int32') throw new TypeError(`${who}: ${op}: index must be int32, got ${index.dtype}`);
+    if (nd === 0) throw new RangeError(`${who}: ${op}: needs at least one dim (view a scalar as shape [1])`);
+    const ok = index.shape.length === nd && index.shape.every((n, k) => k === d || n <= shape[k]);
+    if (!ok) throw new RangeError(`${who}: ${op}: index shape [${index.shape.join(', ')}] does not fit ${what} shape [${shape.join(', ')}]`);
+  };
+  /** A 1-D (or 0-d) int32 index; returns how many indices it holds. */
+  const indexVector = (op: string, index: Arg): number => {
+    if (index.dtype !== 'int32') throw new TypeError(`${who}: ${op}: index must be int32, got ${index.dtype}`);
+    if (index.shape.length > 1) throw new RangeError(`${who}: ${op}: index must be 1-D, got [${index.shape.join(', ')}]`);
+    return index.shape.length === 0 ? 1 : index.shape[0];
+  };
+  return {
+    sameShape,
+    sameDType,
+    dim,
+    op(op: string, table: Record<string, number>, kind: string): number {
+      const c = Object.hasOwn(table, op) ? table[op] : undefined;
+      if (c === undefined) throw new TypeError(`${who}: unknown ${kind} op ${op}`);
+      return c;
+    },
+    /** Returns which of a's dims are reduced. */
+    reduce(op: string, out: Arg, a: Arg, axes: readonly number[]): boolean[] {
+      const nd = a.shape.length;
+      const seen = new Array<boolean>(nd).fill(false);
+      for (const ax of axes) {
+        dim(op, ax, nd);
+        if (seen[ax]) throw new RangeError(`${who}: ${op}: axis ${ax} repeated`);
+        seen[ax] = true;
+      }
+      const ok = out.shape.length === nd && a.shape.every((n, d) => out.shape[d] === (seen[d] ? 1 : n));
+      if (!ok) throw new RangeError(`${who}: ${op}: output shape [${out.shape.join(', ')}] does not match input [${a.shape.join(', ')}] reduced over [${axes.join(', ')}]`);
+      return seen;
+    },
+    argReduce(op: string, out: Arg, a: Arg, axis: number): void {
+      const nd = a.shape.length;
+      dim(op, axis, nd);
+      if (out.dtype !== 'int32') throw new TypeError(`${who}: ${op}: output must be int32, got ${out.dtype}`);
+      const ok = nd > 0 && out.shape.length === nd && a.shape.every((n, d) => out.shape[d] === (d === axis ? 1 : n));
+      if (!ok && nd > 0) throw new RangeError(`${who}: ${op}: output shape [${out.shape.join(', ')}] does not match input [${a.shape.join(', ')}] along ${axis}`);
+    },
+    gather(out: Arg, a: Arg, d: number, index: Arg): void {
+      const nd = a.shape.length;
+      dim('gather', d, nd);
+      indexed('gather', index, nd, a.shape, d, 'input');
+      sameShape('gather', out, index);
+      sameDType('gather', out, a);
+    },
+    scatterAdd(out: Arg, d: number, index: Arg, src: Arg): void {
+      const nd = out.shape.length;
+      dim('scatterAdd', d, nd);
+      indexed('scatterAdd', index, nd, out.shape, d, 'output');
+      indexed('scatterAdd', index, nd, src.shape, -1, 'src');
+      sameDType('scatterAdd', out, src);
+    },
+    indexSelect(out: Arg, a: Arg, d: number, index: Arg): void {
+      const nd = a.shape.length;
+      dim('indexSelect', d, nd);
+      const len = indexVector('indexSelect', index);
+      const ok = nd > 0 && out.shape.length === nd && a.shape.every((n, k) => out.shape[k] === (k === d ? len : n));
+      if (!ok) throw new RangeError(`${who}: indexSelect: output [${out.shape.join(', ')}] does not match input [${a.shape.join(', ')}] with ${len} indices along ${d}`);
+      sameDType('indexSelect', out, a);
+    },
+    indexAdd(out: Arg, d: number, index: Arg, src: Arg): void {
+      const nd = out.shape.length;
+      dim('indexAdd', d, nd);
+      const len = indexVector('indexAdd', index);
+      const ok = nd > 0 && src.shape.length === nd && out.shape.every((n, k) => src.shape[k] === (k === d ? len : n));
+      if (!ok) throw new RangeError(`${who}: indexAdd: src [${src.shape.join(', ')}] does not match output [${out.shape.join(', ')}] with ${len} indices along ${d}`);
+      sameDType('indexAdd', out, src);
+    },
+  };
 }

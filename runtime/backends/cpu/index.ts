@@ -12,8 +12,8 @@ import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import type { Arg, Backend, Buf } from '../../backend.js';
 import { packageRoot } from '../package-root.js';
-import { checkDim as checkDimOf, checkMatmulShapes, checkSameShape, withDtypes } from '../arg-checks.js';
-import { contiguousStrides, numelOf as numel } from '../../shape.js';
+import { backendChecks, checkMatmulShapes, compareWithDtypes, contiguousCopy, opCodes, withDtypes } from '../arg-checks.js';
+import { numelOf as numel } from '../../shape.js';
 import { arrayFor, type DType, type TypedArray } from '../../dtype.js';
 import { ARG_REDUCE_OPS, BINARY_OPS, COMPARE_OPS, REDUCE_OPS, UNARY_OPS } from '../../ops.js';
 
@@ -57,12 +57,11 @@ const MAXD = 16;
 const DTYPE_CODE: Partial<Record<DType, number>> = { float32: 0, float64: 1, int32: 2, bool: 3 };
 const ITEMSIZE = [4, 8, 4, 1];
 const ARRAY_TYPE = [Float32Array, Float64Array, Int32Array, Uint8Array];
-const opCode = (list: readonly string[]) => Object.fromEntries(list.map((op, i) => [op, i])) as Record<string, number>;
-const UNARY = opCode(UNARY_OPS);
-const BINARY = opCode(BINARY_OPS);
-const COMPARE = opCode(COMPARE_OPS);
-const REDUCE = opCode(REDUCE_OPS);
-const ARGREDUCE = opCode(ARG_REDUCE_OPS);
+const UNARY = opCodes(UNARY_OPS);
+const BINARY = opCodes(BINARY_OPS);
+const COMPARE = opCodes(COMPARE_OPS);
+const REDUCE = opCodes(REDUCE_OPS);
+const ARGREDUCE = opCodes(ARG_REDUCE_OPS);
 
 /** See Note [Buffer memory] in src/addon.cc: the memory is an ArrayBuffer only native code touches. */
 class CpuBuf implements Buf {
@@ -161,23 +160,10 @@ function createBackend(addon: Addon): Backend {
     return i + 3 + 2 * nd;
   }
 
-  const sameShape = (op: string, out: Arg, a: Arg) => checkSameShape('cpu backend', op, out, a);
-
+  const check = backendChecks('cpu backend');
+  const sameShape = check.sameShape;
   /** A contiguous copy of `a` converted to `dtype`, for the rare calls whose dtypes the kernels do not pair. */
-  function converted(a: Arg, dtype: DType): Arg {
-    const out: Arg = { buf: backend.alloc(dtype, numel(a.shape)), dtype, shape: a.shape, strides: contiguousStrides(a.shape), offset: 0 };
-    backend.copy(out, a);
-    return out;
-  }
-
-  const checkDim = (op: string, dim: number, nd: number) => checkDimOf('cpu backend', op, dim, nd);
-
-
-  function checkOp(op: string, table: Record<string, number>, kind: string): number {
-    const c = Object.hasOwn(table, op) ? table[op] : undefined;
-    if (c === undefined) throw new TypeError(`cpu backend: unknown ${kind} op ${op}`);
-    return c;
-  }
+  const converted = (a: Arg, dtype: DType) => contiguousCopy(backend, a, dtype);
 
   const backend: Backend = {
     name: 'cpu',
@@ -266,7 +252,7 @@ function createBackend(addon: Addon): Backend {
         return;
       }
       sameShape('unary', out, a);
-      S[0] = checkOp(op, UNARY, 'unary');
+      S[0] = check.op(op, UNARY, 'unary');
       put(put(1, out, op), a, op);
       if (numel(out.shape) > 0) addon.unary();
     },
@@ -274,28 +260,15 @@ function createBackend(addon: Addon): Backend {
       if (withDtypes(backend, [a, b], [out.dtype, out.dtype], converted, ([x, y]) => backend.binary(op, out, x, y, alpha))) return;
       sameShape(op, out, a);
       sameShape(op, out, b);
-      S[0] = checkOp(op, BINARY, 'binary');
+      S[0] = check.op(op, BINARY, 'binary');
       S[put(put(put(1, out, op), a, op), b, op)] = op === 'add' || op === 'sub' ? alpha : 1;
       if (numel(out.shape) > 0) addon.binary();
     },
     compare(op, out, a, b) {
-      if (a.dtype !== b.dtype || out.dtype !== 'bool') {
-        // every dtype's values are exact in float64
-        const x = a.dtype === b.dtype ? a : converted(a, 'float64');
-        const y = a.dtype === b.dtype ? b : converted(b, 'float64');
-        const o = out.dtype === 'bool' ? out : converted(out, 'bool');
-        backend.compare(op, o, x, y);
-        if (o !== out) {
-          backend.copy(out, o);
-          backend.free(o.buf);
-        }
-        if (x !== a) backend.free(x.buf);
-        if (y !== b) backend.free(y.buf);
-        return;
-      }
+      if (compareWithDtypes(backend, op, out, a, b)) return;
       sameShape(op, out, a);
       sameShape(op, out, b);
-      S[0] = checkOp(op, COMPARE, 'compare');
+      S[0] = check.op(op, COMPARE, 'compare');
       put(put(put(1, out, op), a, op), b, op);
       if (numel(out.shape) > 0) addon.compare();
     },
@@ -326,33 +299,21 @@ function createBackend(addon: Addon): Backend {
       if (numel(out.shape) > 0) addon.fill();
     },
     reduce(op, out, a, axes) {
-      const nd = a.shape.length;
-      const seen = new Array<boolean>(nd).fill(false);
-      for (const ax of axes) {
-        checkDim(op, ax, nd);
-        if (seen[ax]) throw new RangeError(`cpu backend: ${op}: axis ${ax} repeated`);
-        seen[ax] = true;
-      }
-      const ok = out.shape.length === nd && a.shape.every((n, d) => out.shape[d] === (seen[d] ? 1 : n));
-      if (!ok) throw new RangeError(`cpu backend: ${op}: output shape [${out.shape.join(', ')}] does not match input [${a.shape.join(', ')}] reduced over [${axes.join(', ')}]`);
-      S[0] = checkOp(op, REDUCE, 'reduce');
+      check.reduce(op, out, a, axes);
+      S[0] = check.op(op, REDUCE, 'reduce');
       let i = put(put(1, out, op), a, op);
       S[i++] = axes.length;
       for (const ax of axes) S[i++] = ax;
       if (numel(out.shape) > 0) addon.reduce();
     },
     argReduce(op, out, a, axis) {
-      const nd = a.shape.length;
-      checkDim(op, axis, nd);
-      if (out.dtype !== 'int32') throw new TypeError(`cpu backend: ${op}: output must be int32, got ${out.dtype}`);
-      const ok = nd > 0 && out.shape.length === nd && a.shape.every((n, d) => out.shape[d] === (d === axis ? 1 : n));
-      if (!ok && nd > 0) throw new RangeError(`cpu backend: ${op}: output shape [${out.shape.join(', ')}] does not match input [${a.shape.join(', ')}] along ${axis}`);
-      if (nd === 0) {
+      check.argReduce(op, out, a, axis);
+      if (a.shape.length === 0) {
         // a scalar's only index is 0
         backend.fill(out, 0);
         return;
       }
-      S[0] = checkOp(op, ARGREDUCE, 'argReduce');
+      S[0] = check.op(op, ARGREDUCE, 'argReduce');
       const i = put(put(1, out, op), a, op);
       S[i] = axis;
       if (numel(out.shape) > 0) addon.argReduce();
@@ -366,70 +327,34 @@ function createBackend(addon: Addon): Backend {
       if (B * M * N > 0) addon.matmul();
     },
     gather(out, a, dim, index) {
-      const nd = a.shape.length;
-      checkDim('gather', dim, nd);
-      checkIndexed('gather', index, nd, a.shape, dim, 'input');
-      sameShape('gather', out, index);
-      sameDType('gather', out, a);
+      check.gather(out, a, dim, index);
       let i = put(put(0, out, 'gather'), a, 'gather');
       S[i++] = dim;
       put(i, index, 'gather');
       if (numel(index.shape) > 0) addon.gather();
     },
     scatterAdd(out, dim, index, src) {
-      const nd = out.shape.length;
-      checkDim('scatterAdd', dim, nd);
-      checkIndexed('scatterAdd', index, nd, out.shape, dim, 'output');
-      checkIndexed('scatterAdd', index, nd, src.shape, -1, 'src');
-      sameDType('scatterAdd', out, src);
+      check.scatterAdd(out, dim, index, src);
       let i = put(0, out, 'scatterAdd');
       S[i++] = dim;
       put(put(i, index, 'scatterAdd'), src, 'scatterAdd');
       if (numel(index.shape) > 0) addon.scatterAdd();
     },
     indexSelect(out, a, dim, index) {
-      const nd = a.shape.length;
-      checkDim('indexSelect', dim, nd);
-      const len = checkIndexVector('indexSelect', index);
-      const ok = nd > 0 && out.shape.length === nd && a.shape.every((n, d) => out.shape[d] === (d === dim ? len : n));
-      if (!ok) throw new RangeError(`cpu backend: indexSelect: output [${out.shape.join(', ')}] does not match input [${a.shape.join(', ')}] with ${len} indices along ${dim}`);
-      sameDType('indexSelect', out, a);
+      check.indexSelect(out, a, dim, index);
       let i = put(put(0, out, 'indexSelect'), a, 'indexSelect');
       S[i++] = dim;
       put(i, index, 'indexSelect');
       if (numel(out.shape) > 0) addon.indexSelect();
     },
     indexAdd(out, dim, index, src) {
-      const nd = out.shape.length;
-      checkDim('indexAdd', dim, nd);
-      const len = checkIndexVector('indexAdd', index);
-      const ok = nd > 0 && src.shape.length === nd && out.shape.every((n, d) => src.shape[d] === (d === dim ? len : n));
-      if (!ok) throw new RangeError(`cpu backend: indexAdd: src [${src.shape.join(', ')}] does not match output [${out.shape.join(', ')}] with ${len} indices along ${dim}`);
-      sameDType('indexAdd', out, src);
+      check.indexAdd(out, dim, index, src);
       let i = put(0, out, 'indexAdd');
       S[i++] = dim;
       put(put(i, index, 'indexAdd'), src, 'indexAdd');
       if (numel(src.shape) > 0) addon.indexAdd();
     },
   };
-
-  function sameDType(op: string, out: Arg, a: Arg): void {
-    if (out.dtype !== a.dtype) throw new TypeError(`cpu backend: ${op}: dtypes ${out.dtype} and ${a.dtype} differ`);
-  }
-
-  /** index has `nd` dims, each no longer than `shape`'s (except along `dim`, which index values address). */
-  function checkIndexed(op: string, index: Arg, nd: number, shape: readonly number[], dim: number, what: string): void {
-    if (index.dtype !== 'int32') throw new TypeError(`cpu backend: ${op}: index must be int32, got ${index.dtype}`);
-    if (nd === 0) throw new RangeError(`cpu backend: ${op}: needs at least one dim (view a scalar as shape [1])`);
-    const ok = index.shape.length === nd && index.shape.every((n, d) => d === dim || n <= shape[d]);
-    if (!ok) throw new RangeError(`cpu backend: ${op}: index shape [${index.shape.join(', ')}] does not fit ${what} shape [${shape.join(', ')}]`);
-  }
-
-  function checkIndexVector(op: string, index: Arg): number {
-    if (index.dtype !== 'int32') throw new TypeError(`cpu backend: ${op}: index must be int32, got ${index.dtype}`);
-    if (index.shape.length > 1) throw new RangeError(`cpu backend: ${op}: index must be 1-D, got [${index.shape.join(', ')}]`);
-    return index.shape.length === 0 ? 1 : index.shape[0];
-  }
 
   return backend;
 }

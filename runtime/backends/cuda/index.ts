@@ -22,8 +22,8 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { registerBackend, type Arg, type Backend, type Buf } from '../../backend.js';
 import { packageRoot } from '../package-root.js';
-import { checkDim as checkDimOf, checkMatmulShapes, checkSameShape, withDtypes } from '../arg-checks.js';
-import { contiguousStrides, numelOf as numel } from '../../shape.js';
+import { backendChecks, checkMatmulShapes, compareWithDtypes, contiguousCopy, contiguousTemp, opCodes, withDtypes } from '../arg-checks.js';
+import { numelOf as numel } from '../../shape.js';
 import { arrayFor, type DType, type TypedArray } from '../../dtype.js';
 import { flags } from '../../flags.js';
 import { ARG_REDUCE_OPS, BINARY_OPS, COMPARE_OPS, REDUCE_OPS, UNARY_OPS } from '../../ops.js';
@@ -133,12 +133,11 @@ const SFX: Record<DType, string> = { float32: 'f32', float64: 'f64', int32: 'i32
 const DT_INDEX: DType[] = ['float32', 'float64', 'int32', 'bool', 'float16', 'bfloat16'];
 const DT_ORDER = Object.fromEntries(DT_INDEX.map((d, i) => [d, i])) as Record<DType, number>;
 const ITEM: Record<DType, number> = { float32: 4, float64: 8, int32: 4, bool: 1, float16: 2, bfloat16: 2 };
-const opCode = (list: readonly string[]) => Object.fromEntries(list.map((op, i) => [op, i])) as Record<string, number>;
-const UNARY = opCode(UNARY_OPS);
-const BINARY = opCode(BINARY_OPS);
-const COMPARE = opCode(COMPARE_OPS);
-const REDUCE = opCode(REDUCE_OPS);
-const ARGREDUCE = opCode(ARG_REDUCE_OPS);
+const UNARY = opCodes(UNARY_OPS);
+const BINARY = opCodes(BINARY_OPS);
+const COMPARE = opCodes(COMPARE_OPS);
+const REDUCE = opCodes(REDUCE_OPS);
+const ARGREDUCE = opCodes(ARG_REDUCE_OPS);
 /** Codes the indexing kernels leave in gb_error on an index out of range. */
 const INDEX_ERR: Record<number, string> = { 1: 'gather', 2: 'scatterAdd', 3: 'indexSelect', 4: 'indexAdd' };
 
@@ -358,39 +357,11 @@ function createBackend(addon: Addon, dev: DeviceInfo): Backend {
     launch(op);
   }
 
-  const sameShape = (op: string, out: Arg, a: Arg) => checkSameShape('cuda backend', op, out, a);
-
-
+  const check = backendChecks('cuda backend');
+  const sameShape = check.sameShape;
   /** A contiguous copy of `a` converted to `dtype`. */
-  function converted(a: Arg, dtype: DType): Arg {
-    const out: Arg = { buf: backend.alloc(dtype, numel(a.shape)), dtype, shape: a.shape, strides: contiguousStrides(a.shape), offset: 0 };
-    backend.copy(out, a);
-    return out;
-  }
-  function temp(dtype: DType, shape: readonly number[]): Arg {
-    return { buf: backend.alloc(dtype, numel(shape)), dtype, shape, strides: contiguousStrides(shape), offset: 0 };
-  }
-
-  const checkDim = (op: string, dim: number, nd: number) => checkDimOf('cuda backend', op, dim, nd);
-
-  function checkOp(op: string, table: Record<string, number>, kind: string): number {
-    const c = table[op];
-    if (c === undefined) throw new TypeError(`cuda backend: unknown ${kind} op ${op}`);
-    return c;
-  }
-  function sameDType(op: string, out: Arg, a: Arg): void {
-    if (out.dtype !== a.dtype) throw new TypeError(`cuda backend: ${op}: dtypes ${out.dtype} and ${a.dtype} differ`);
-  }
-  function checkIndexed(op: string, index: Arg, nd: number, shape: readonly number[], dim: number, what: string): void {
-    if (index.dtype !== 'int32') throw new TypeError(`cuda backend: ${op}: index must be int32, got ${index.dtype}`);
-    const ok = index.shape.length === nd && index.shape.every((n, d) => d === dim || n <= shape[d]);
-    if (!ok) throw new RangeError(`cuda backend: ${op}: index shape [${index.shape.join(', ')}] does not fit ${what} shape [${shape.join(', ')}]`);
-  }
-  function checkIndexVector(op: string, index: Arg): number {
-    if (index.dtype !== 'int32') throw new TypeError(`cuda backend: ${op}: index must be int32, got ${index.dtype}`);
-    if (index.shape.length > 1) throw new RangeError(`cuda backend: ${op}: index must be 1-D, got [${index.shape.join(', ')}]`);
-    return index.shape.length === 0 ? 1 : index.shape[0];
-  }
+  const converted = (a: Arg, dtype: DType) => contiguousCopy(backend, a, dtype);
+  const temp = (dtype: DType, shape: readonly number[]) => contiguousTemp(backend, dtype, shape);
 
   // ---- reductions ----
   interface Dims {
@@ -625,7 +596,7 @@ function createBackend(addon: Addon, dev: DeviceInfo): Backend {
         return;
       }
       sameShape(op, out, a);
-      const code = checkOp(op, UNARY, 'unary');
+      const code = check.op(op, UNARY, 'unary');
       ew(kid('unary', out.dtype), op, out.shape, [view(out, op), view(a, op)], { op: code });
     },
     binary(op, out, a, b, alpha = 1) {
@@ -634,7 +605,7 @@ function createBackend(addon: Addon, dev: DeviceInfo): Backend {
         // the kernels have no alpha: scale b into a temporary first (stream order frees it safely)
         const scale = backend.alloc(out.dtype, 1);
         backend.fill({ buf: scale, dtype: out.dtype, shape: [], strides: [], offset: 0 }, alpha);
-        const scaled: Arg = { buf: backend.alloc(out.dtype, numel(b.shape)), dtype: out.dtype, shape: b.shape, strides: contiguousStrides(b.shape), offset: 0 };
+        const scaled = temp(out.dtype, b.shape);
         backend.binary('mul', scaled, b, { buf: scale, dtype: out.dtype, shape: b.shape, strides: b.shape.map(() => 0), offset: 0 });
         backend.binary(op, out, a, scaled);
         backend.free(scaled.buf);
@@ -643,26 +614,14 @@ function createBackend(addon: Addon, dev: DeviceInfo): Backend {
       }
       sameShape(op, out, a);
       sameShape(op, out, b);
-      const code = checkOp(op, BINARY, 'binary');
+      const code = check.op(op, BINARY, 'binary');
       ew(kid('binary', out.dtype), op, out.shape, [view(out, op), view(a, op), view(b, op)], { op: code });
     },
     compare(op, out, a, b) {
-      if (a.dtype !== b.dtype || out.dtype !== 'bool') {
-        const x = a.dtype === b.dtype ? a : converted(a, 'float64');
-        const y = a.dtype === b.dtype ? b : converted(b, 'float64');
-        const o = out.dtype === 'bool' ? out : temp('bool', out.shape);
-        backend.compare(op, o, x, y);
-        if (o !== out) {
-          backend.copy(out, o);
-          backend.free(o.buf);
-        }
-        if (x !== a) backend.free(x.buf);
-        if (y !== b) backend.free(y.buf);
-        return;
-      }
+      if (compareWithDtypes(backend, op, out, a, b)) return;
       sameShape(op, out, a);
       sameShape(op, out, b);
-      const code = checkOp(op, COMPARE, 'compare');
+      const code = check.op(op, COMPARE, 'compare');
       ew(kid('compare', a.dtype), op, out.shape, [view(out, op), view(a, op), view(b, op)], { op: code });
     },
     where(out, cond, a, b) {
@@ -689,22 +648,14 @@ function createBackend(addon: Addon, dev: DeviceInfo): Backend {
       ew(kid('fill', out.dtype), 'fill', out.shape, [view(out, 'fill')], { scalar: value });
     },
     reduce(op, out, a, axes) {
-      const nd = a.shape.length;
-      const seen = new Array<boolean>(nd).fill(false);
-      for (const ax of axes) {
-        checkDim(op, ax, nd);
-        if (seen[ax]) throw new RangeError(`cuda backend: ${op}: axis ${ax} repeated`);
-        seen[ax] = true;
-      }
-      const ok = out.shape.length === nd && a.shape.every((n, d) => out.shape[d] === (seen[d] ? 1 : n));
-      if (!ok) throw new RangeError(`cuda backend: ${op}: output shape [${out.shape.join(', ')}] does not match input [${a.shape.join(', ')}] reduced over [${axes.join(', ')}]`);
+      const seen = check.reduce(op, out, a, axes);
       if (out.dtype !== a.dtype) {
         const t = converted(a, out.dtype);
         backend.reduce(op, out, t, axes);
         backend.free(t.buf);
         return;
       }
-      const code = checkOp(op, REDUCE, 'reduce');
+      const code = check.op(op, REDUCE, 'reduce');
       const vo = view(out, op);
       const va = view(a, op);
       const nOut = numel(out.shape);
@@ -765,16 +716,12 @@ function createBackend(addon: Addon, dev: DeviceInfo): Backend {
       }
     },
     argReduce(op, out, a, axis) {
-      const nd = a.shape.length;
-      checkDim(op, axis, nd);
-      if (out.dtype !== 'int32') throw new TypeError(`cuda backend: ${op}: output must be int32, got ${out.dtype}`);
-      const ok = nd > 0 && out.shape.length === nd && a.shape.every((n, d) => out.shape[d] === (d === axis ? 1 : n));
-      if (!ok && nd > 0) throw new RangeError(`cuda backend: ${op}: output shape [${out.shape.join(', ')}] does not match input [${a.shape.join(', ')}] along ${axis}`);
-      if (nd === 0) {
+      check.argReduce(op, out, a, axis);
+      if (a.shape.length === 0) {
         backend.fill(out, 0);
         return;
       }
-      const code = checkOp(op, ARGREDUCE, 'argReduce');
+      const code = check.op(op, ARGREDUCE, 'argReduce');
       const vo = view(out, op);
       const va = view(a, op);
       const nOut = numel(out.shape);
@@ -821,11 +768,7 @@ function createBackend(addon: Addon, dev: DeviceInfo): Backend {
       launch('matmul');
     },
     gather(out, a, dim, index) {
-      const nd = a.shape.length;
-      checkDim('gather', dim, nd);
-      checkIndexed('gather', index, nd, a.shape, dim, 'input');
-      sameShape('gather', out, index);
-      sameDType('gather', out, a);
+      check.gather(out, a, dim, index);
       const va = view(a, 'gather');
       const moved: V = { addr: va.addr, strides: a.strides.map((s, d) => (d === dim ? 0 : s)) };
       indexPending = true;
@@ -836,11 +779,7 @@ function createBackend(addon: Addon, dev: DeviceInfo): Backend {
       });
     },
     scatterAdd(out, dim, index, src) {
-      const nd = out.shape.length;
-      checkDim('scatterAdd', dim, nd);
-      checkIndexed('scatterAdd', index, nd, out.shape, dim, 'output');
-      checkIndexed('scatterAdd', index, nd, src.shape, -1, 'src');
-      sameDType('scatterAdd', out, src);
+      check.scatterAdd(out, dim, index, src);
       const vo = view(out, 'scatterAdd');
       const moved: V = { addr: vo.addr, strides: out.strides.map((s, d) => (d === dim ? 0 : s)) };
       indexPending = true;
@@ -851,12 +790,7 @@ function createBackend(addon: Addon, dev: DeviceInfo): Backend {
       });
     },
     indexSelect(out, a, dim, index) {
-      const nd = a.shape.length;
-      checkDim('indexSelect', dim, nd);
-      const len = checkIndexVector('indexSelect', index);
-      const ok = nd > 0 && out.shape.length === nd && a.shape.every((n, d) => out.shape[d] === (d === dim ? len : n));
-      if (!ok) throw new RangeError(`cuda backend: indexSelect: output [${out.shape.join(', ')}] does not match input [${a.shape.join(', ')}] with ${len} indices along ${dim}`);
-      sameDType('indexSelect', out, a);
+      check.indexSelect(out, a, dim, index);
       const va = view(a, 'indexSelect');
       const vi = view(index, 'indexSelect');
       const ixStride = index.strides[0] ?? 0;
@@ -870,12 +804,7 @@ function createBackend(addon: Addon, dev: DeviceInfo): Backend {
       });
     },
     indexAdd(out, dim, index, src) {
-      const nd = out.shape.length;
-      checkDim('indexAdd', dim, nd);
-      const len = checkIndexVector('indexAdd', index);
-      const ok = nd > 0 && src.shape.length === nd && out.shape.every((n, d) => src.shape[d] === (d === dim ? len : n));
-      if (!ok) throw new RangeError(`cuda backend: indexAdd: src [${src.shape.join(', ')}] does not match output [${out.shape.join(', ')}] with ${len} indices along ${dim}`);
-      sameDType('indexAdd', out, src);
+      check.indexAdd(out, dim, index, src);
       const vo = view(out, 'indexAdd');
       const vi = view(index, 'indexAdd');
       const ixStride = index.strides[0] ?? 0;
