@@ -70,88 +70,83 @@ void ukr_portable(int64_t kc, const void* Av, const void* Bv, void* Cv, int64_t 
 }
 
 #if GB_X86
-// AVX2/FMA micro-kernels, compiled for those instructions only here and picked at run time.
-GB_AVX2 void ukr_f32_avx2(int64_t kc, const void* Av, const void* Bv, void* Cv, int64_t rs, int64_t cs, int mr,
-                          int nr, bool acc) {
-  const float* A = static_cast<const float*>(Av);
-  const float* B = static_cast<const float*>(Bv);
-  float* C = static_cast<float*>(Cv);
+// AVX2/FMA micro-kernels, compiled for those instructions only here and picked at run time: one
+// template over the vector type, an MR x 2-vector tile (6 x 16 floats, 6 x 8 doubles).
+template <class T>
+struct Avx;
+template <>
+struct Avx<float> {
+  using V = __m256;
+  static constexpr int L = 8;
+  GB_AVX2 static V zero() { return _mm256_setzero_ps(); }
+  GB_AVX2 static V load(const float* p) { return _mm256_load_ps(p); }
+  GB_AVX2 static V loadu(const float* p) { return _mm256_loadu_ps(p); }
+  GB_AVX2 static V bcast(const float* p) { return _mm256_broadcast_ss(p); }
+  GB_AVX2 static V fma(V a, V b, V c) { return _mm256_fmadd_ps(a, b, c); }
+  GB_AVX2 static V add(V a, V b) { return _mm256_add_ps(a, b); }
+  GB_AVX2 static void storeu(float* p, V v) { _mm256_storeu_ps(p, v); }
+  GB_AVX2 static void store(float* p, V v) { _mm256_store_ps(p, v); }
+};
+template <>
+struct Avx<double> {
+  using V = __m256d;
+  static constexpr int L = 4;
+  GB_AVX2 static V zero() { return _mm256_setzero_pd(); }
+  GB_AVX2 static V load(const double* p) { return _mm256_load_pd(p); }
+  GB_AVX2 static V loadu(const double* p) { return _mm256_loadu_pd(p); }
+  GB_AVX2 static V bcast(const double* p) { return _mm256_broadcast_sd(p); }
+  GB_AVX2 static V fma(V a, V b, V c) { return _mm256_fmadd_pd(a, b, c); }
+  GB_AVX2 static V add(V a, V b) { return _mm256_add_pd(a, b); }
+  GB_AVX2 static void storeu(double* p, V v) { _mm256_storeu_pd(p, v); }
+  GB_AVX2 static void store(double* p, V v) { _mm256_store_pd(p, v); }
+};
+
+template <class T>
+GB_AVX2 void ukr_avx2(int64_t kc, const void* Av, const void* Bv, void* Cv, int64_t rs, int64_t cs, int mr, int nr,
+                      bool acc) {
+  using X = Avx<T>;
+  using V = typename X::V;
+  constexpr int L = X::L;
+  constexpr int NR = 2 * L;
+  static_assert(NR == Tile<T>::NR, "the tile is two vectors wide");
+  const T* A = static_cast<const T*>(Av);
+  const T* B = static_cast<const T*>(Bv);
+  T* C = static_cast<T*>(Cv);
   // C's tile is touched only after the k loop: fetch it meanwhile
   if (cs == 1)
     for (int r = 0; r < mr; r++) _mm_prefetch(reinterpret_cast<const char*>(C + r * rs), _MM_HINT_T0);
-  __m256 c00 = _mm256_setzero_ps(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00;
-  __m256 c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;
+  V c00 = X::zero(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00;
+  V c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;
 #pragma GCC unroll 4
   for (int64_t k = 0; k < kc; k++) {
-    const __m256 b0 = _mm256_load_ps(B);
-    const __m256 b1 = _mm256_load_ps(B + 8);
-    __m256 a;
-#define GB_ROW(r)                            \
-  a = _mm256_broadcast_ss(A + r);            \
-  c##r##0 = _mm256_fmadd_ps(a, b0, c##r##0); \
-  c##r##1 = _mm256_fmadd_ps(a, b1, c##r##1);
+    const V b0 = X::load(B);
+    const V b1 = X::load(B + L);
+    V a;
+#define GB_ROW(r)                      \
+  a = X::bcast(A + r);                 \
+  c##r##0 = X::fma(a, b0, c##r##0);    \
+  c##r##1 = X::fma(a, b1, c##r##1);
     GB_ROW(0) GB_ROW(1) GB_ROW(2) GB_ROW(3) GB_ROW(4) GB_ROW(5)
 #undef GB_ROW
     A += MR;
-    B += 16;
+    B += NR;
   }
-  if (mr == MR && nr == 16 && cs == 1) {
-#define GB_OUT(r)                                                                    \
-  if (acc) {                                                                         \
-    c##r##0 = _mm256_add_ps(c##r##0, _mm256_loadu_ps(C + r * rs));                   \
-    c##r##1 = _mm256_add_ps(c##r##1, _mm256_loadu_ps(C + r * rs + 8));               \
-  }                                                                                  \
-  _mm256_storeu_ps(C + r * rs, c##r##0);                                             \
-  _mm256_storeu_ps(C + r * rs + 8, c##r##1);
+  if (mr == MR && nr == NR && cs == 1) {
+#define GB_OUT(r)                                                  \
+  if (acc) {                                                       \
+    c##r##0 = X::add(c##r##0, X::loadu(C + r * rs));               \
+    c##r##1 = X::add(c##r##1, X::loadu(C + r * rs + L));           \
+  }                                                                \
+  X::storeu(C + r * rs, c##r##0);                                  \
+  X::storeu(C + r * rs + L, c##r##1);
     GB_OUT(0) GB_OUT(1) GB_OUT(2) GB_OUT(3) GB_OUT(4) GB_OUT(5)
 #undef GB_OUT
     return;
   }
-  alignas(32) float t[MR * 16];
-  __m256 all[12] = {c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51};
-  for (int i = 0; i < 12; i++) _mm256_store_ps(t + 8 * i, all[i]);
-  write_tile<float, 16>(t, C, rs, cs, mr, nr, acc);
-}
-
-GB_AVX2 void ukr_f64_avx2(int64_t kc, const void* Av, const void* Bv, void* Cv, int64_t rs, int64_t cs, int mr,
-                          int nr, bool acc) {
-  const double* A = static_cast<const double*>(Av);
-  const double* B = static_cast<const double*>(Bv);
-  double* C = static_cast<double*>(Cv);
-  if (cs == 1)
-    for (int r = 0; r < mr; r++) _mm_prefetch(reinterpret_cast<const char*>(C + r * rs), _MM_HINT_T0);
-  __m256d c00 = _mm256_setzero_pd(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00;
-  __m256d c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;
-#pragma GCC unroll 4
-  for (int64_t k = 0; k < kc; k++) {
-    const __m256d b0 = _mm256_load_pd(B);
-    const __m256d b1 = _mm256_load_pd(B + 4);
-    __m256d a;
-#define GB_ROW(r)                            \
-  a = _mm256_broadcast_sd(A + r);            \
-  c##r##0 = _mm256_fmadd_pd(a, b0, c##r##0); \
-  c##r##1 = _mm256_fmadd_pd(a, b1, c##r##1);
-    GB_ROW(0) GB_ROW(1) GB_ROW(2) GB_ROW(3) GB_ROW(4) GB_ROW(5)
-#undef GB_ROW
-    A += MR;
-    B += 8;
-  }
-  if (mr == MR && nr == 8 && cs == 1) {
-#define GB_OUT(r)                                                      \
-  if (acc) {                                                           \
-    c##r##0 = _mm256_add_pd(c##r##0, _mm256_loadu_pd(C + r * rs));     \
-    c##r##1 = _mm256_add_pd(c##r##1, _mm256_loadu_pd(C + r * rs + 4)); \
-  }                                                                    \
-  _mm256_storeu_pd(C + r * rs, c##r##0);                               \
-  _mm256_storeu_pd(C + r * rs + 4, c##r##1);
-    GB_OUT(0) GB_OUT(1) GB_OUT(2) GB_OUT(3) GB_OUT(4) GB_OUT(5)
-#undef GB_OUT
-    return;
-  }
-  alignas(32) double t[MR * 8];
-  __m256d all[12] = {c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51};
-  for (int i = 0; i < 12; i++) _mm256_store_pd(t + 4 * i, all[i]);
-  write_tile<double, 8>(t, C, rs, cs, mr, nr, acc);
+  alignas(32) T t[MR * NR];
+  const V all[12] = {c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51};
+  for (int i = 0; i < 12; i++) X::store(t + L * i, all[i]);
+  write_tile<T, NR>(t, C, rs, cs, mr, nr, acc);
 }
 
 // The same tile with A read in place through six row pointers (clamped to valid rows by the
@@ -376,7 +371,8 @@ void gemm_f32_narrow(const Mat& g) {
 template <class T>
 Ukr pick_ukr() {
 #if GB_X86
-  if (has_avx2()) return sizeof(T) == 4 ? ukr_f32_avx2 : ukr_f64_avx2;
+  if constexpr (std::is_floating_point<T>::value)
+    if (has_avx2()) return ukr_avx2<T>;
 #endif
   return ukr_portable<T>;
 }
