@@ -2,7 +2,6 @@
 import type { Tensor } from '../tensor.js';
 import { keep } from '../memory.js';
 import { binaryInto } from '../functional/inplace.js';
-import { sameShape } from '../shape.js';
 import { Optimizer, type ParamGroup, type Params, type ParamState } from './optimizer.js';
 
 export interface SGDOptions {
@@ -34,9 +33,10 @@ export class SGD extends Optimizer<SGDOptions> {
         // kept: state outlives any gb.tidy scope the step runs in
         buf = keep(d.clone());
         s.momentum_buffer = buf;
-      } else if (g.dampening === 0 && d.dtype === buf.dtype && sameShape(d.shape, buf.shape)) {
+      } else if (g.dampening === 0 && d.dtype === buf.dtype) {
         // buf = d + momentum * buf in one pass; the same roundings as PyTorch's
-        // buf.mul_(momentum).add_(d), without reading and writing buf twice
+        // buf.mul_(momentum).add_(d), without reading and writing buf twice (a buffer loaded in
+        // another dtype than the parameter's takes the general path, which converts)
         binaryInto(buf, 'add', d, buf, g.momentum);
       } else {
         buf.mul_(g.momentum).add_(d, { alpha: 1 - g.dampening });
