@@ -13,6 +13,9 @@
 #include <string>
 
 #include <sys/mman.h>
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
 
 #include "common.h"
 #include "kernels.h"
@@ -61,6 +64,26 @@ void advise_huge(void* p, size_t nbytes) {
   const uintptr_t start = (reinterpret_cast<uintptr_t>(p) + kHuge - 1) & ~(kHuge - 1);
   const uintptr_t end = (reinterpret_cast<uintptr_t>(p) + nbytes) & ~(kHuge - 1);
   if (end > start) madvise(reinterpret_cast<void*>(start), end - start, MADV_HUGEPAGE);
+#endif
+}
+
+// Note [Heap trimming]: tensors nobody disposes go back to malloc when the garbage collector frees
+// their ArrayBuffers, a few dozen at a time. glibc then finds free space at the top of its heap and
+// returns it to the kernel (trimming above 128 KiB, or twice its adaptive mmap threshold), so the
+// next step's fresh buffers fault their pages in again: about 20 page faults a training step of
+// the 784-256-10 MLP, and a fresh 128 KiB buffer cost 7-12 us to write instead of 5. Keeping up to
+// kTrimKeep of free heap, and serving requests up to kMmapMin from the heap (whose freed chunks
+// are reused in place), stops that. Process-wide, and done once; memory in use is unchanged.
+void tune_heap() {
+#if defined(__GLIBC__)
+  static bool done = [] {
+    constexpr int kTrimKeep = 64 << 20;
+    constexpr int kMmapMin = 16 << 20;
+    mallopt(M_TRIM_THRESHOLD, kTrimKeep);
+    mallopt(M_MMAP_THRESHOLD, kMmapMin);
+    return true;
+  }();
+  (void)done;
 #endif
 }
 
@@ -136,6 +159,7 @@ Napi::Value Kernel(const Napi::CallbackInfo& info) {
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   env.SetInstanceData(new Instance());
+  tune_heap();
   auto fn = [&](const char* name, Napi::Function::Callback cb) { exports.Set(name, Napi::Function::New(env, cb, name)); };
   fn("setScratch", SetScratch);
   fn("adopt", Adopt);
