@@ -312,6 +312,11 @@ describe.skipIf(cpuBackend === null)('native cpu backend (skipped: build/Release
       // product with w.t(), and one with a partial panel of A and of B
       run(1, 128, 784, 256, 'float32', false, true);
       run(1, 70, 90, 250, 'float64', true, false);
+      // row-major A read in place by the strips (Note [Unpacked A]): a partial last panel of A
+      // (rows clamped), K past several KC blocks, a partial panel of B, and a transposed output
+      run(1, 131, 600, 250, 'float64', false, false);
+      run(1, 125, 530, 300, 'float32', false, true);
+      run(1, 100, 300, 200, 'float32', false, false, false, true);
     });
 
     it('propagates inf and nan like the reference', () => {

@@ -101,20 +101,23 @@ struct Avx<double> {
   GB_AVX2 static void store(double* p, V v) { _mm256_store_pd(p, v); }
 };
 
-template <class T>
-GB_AVX2 void ukr_avx2(int64_t kc, const void* Av, const void* Bv, void* Cv, int64_t rs, int64_t cs, int mr, int nr,
-                      bool acc) {
+// One MR x NR tile, C (+)= A B over kc steps. A is a packed panel (MR values per k) or, with
+// kRows, read in place through MR row pointers (clamped to valid rows by the caller) stepping csA
+// per k: see Note [Unpacked A].
+template <class T, bool kRows>
+GB_AVX2 inline void tile_avx2(int64_t kc, const T* A, const T* const* rows, int64_t csA, const T* B, T* C, int64_t rs,
+                              int64_t cs, int mr, int nr, bool acc) {
   using X = Avx<T>;
   using V = typename X::V;
   constexpr int L = X::L;
   constexpr int NR = 2 * L;
   static_assert(NR == Tile<T>::NR, "the tile is two vectors wide");
-  const T* A = static_cast<const T*>(Av);
-  const T* B = static_cast<const T*>(Bv);
-  T* C = static_cast<T*>(Cv);
   // C's tile is touched only after the k loop: fetch it meanwhile
   if (cs == 1)
     for (int r = 0; r < mr; r++) _mm_prefetch(reinterpret_cast<const char*>(C + r * rs), _MM_HINT_T0);
+  const T* a0 = nullptr;
+  const T *a1 = a0, *a2 = a0, *a3 = a0, *a4 = a0, *a5 = a0;
+  if constexpr (kRows) a0 = rows[0], a1 = rows[1], a2 = rows[2], a3 = rows[3], a4 = rows[4], a5 = rows[5];
   V c00 = X::zero(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00;
   V c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;
 #pragma GCC unroll 4
@@ -122,13 +125,13 @@ GB_AVX2 void ukr_avx2(int64_t kc, const void* Av, const void* Bv, void* Cv, int6
     const V b0 = X::load(B);
     const V b1 = X::load(B + L);
     V a;
-#define GB_ROW(r)                      \
-  a = X::bcast(A + r);                 \
-  c##r##0 = X::fma(a, b0, c##r##0);    \
+#define GB_ROW(r)                                           \
+  a = kRows ? X::bcast(a##r + k * csA) : X::bcast(A + r);   \
+  c##r##0 = X::fma(a, b0, c##r##0);                         \
   c##r##1 = X::fma(a, b1, c##r##1);
     GB_ROW(0) GB_ROW(1) GB_ROW(2) GB_ROW(3) GB_ROW(4) GB_ROW(5)
 #undef GB_ROW
-    A += MR;
+    if constexpr (!kRows) A += MR;
     B += NR;
   }
   if (mr == MR && nr == NR && cs == 1) {
@@ -149,31 +152,17 @@ GB_AVX2 void ukr_avx2(int64_t kc, const void* Av, const void* Bv, void* Cv, int6
   write_tile<T, NR>(t, C, rs, cs, mr, nr, acc);
 }
 
-// The same tile with A read in place through six row pointers (clamped to valid rows by the
-// caller) instead of a packed panel: for narrow outputs (N <= 2 * NR) each A element feeds at
-// most two tiles, so packing A would cost as much as the product itself.
-GB_AVX2 void ukr_f32_avx2_rows(int64_t kc, const float* const* rows, int64_t csA, const float* B, float* C,
-                               int64_t rs, int64_t cs, int mr, int nr) {
-  const float *a0 = rows[0], *a1 = rows[1], *a2 = rows[2], *a3 = rows[3], *a4 = rows[4], *a5 = rows[5];
-  __m256 c00 = _mm256_setzero_ps(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00;
-  __m256 c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;
-  for (int64_t k = 0; k < kc; k++) {
-    const __m256 b0 = _mm256_load_ps(B);
-    const __m256 b1 = _mm256_load_ps(B + 8);
-    const int64_t o = k * csA;
-    __m256 a;
-#define GB_ROW(r)                            \
-  a = _mm256_broadcast_ss(a##r + o);         \
-  c##r##0 = _mm256_fmadd_ps(a, b0, c##r##0); \
-  c##r##1 = _mm256_fmadd_ps(a, b1, c##r##1);
-    GB_ROW(0) GB_ROW(1) GB_ROW(2) GB_ROW(3) GB_ROW(4) GB_ROW(5)
-#undef GB_ROW
-    B += 16;
-  }
-  alignas(32) float t[MR * 16];
-  __m256 all[12] = {c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51};
-  for (int i = 0; i < 12; i++) _mm256_store_ps(t + 8 * i, all[i]);
-  write_tile<float, 16>(t, C, rs, cs, mr, nr, true);
+template <class T>
+GB_AVX2 void ukr_avx2(int64_t kc, const void* A, const void* B, void* C, int64_t rs, int64_t cs, int mr, int nr,
+                      bool acc) {
+  tile_avx2<T, false>(kc, static_cast<const T*>(A), nullptr, 0, static_cast<const T*>(B), static_cast<T*>(C), rs, cs,
+                      mr, nr, acc);
+}
+
+template <class T>
+GB_AVX2 void ukr_avx2_rows(int64_t kc, const T* const* rows, int64_t csA, const T* B, T* C, int64_t rs, int64_t cs,
+                           int mr, int nr, bool acc) {
+  tile_avx2<T, true>(kc, nullptr, rows, csA, B, C, rs, cs, mr, nr, acc);
 }
 
 #endif  // GB_X86
@@ -343,13 +332,11 @@ void gemm_naive(const Mat& g) {
 }
 
 #if GB_X86
-// C = A B for N <= 32 floats: B packed once per K block, A read in place (see ukr_f32_avx2_rows).
+// C = A B for N <= 32 floats: B packed once per K block, A read in place (Note [Unpacked A]).
 void gemm_f32_narrow(const Mat& g) {
   const float* A = reinterpret_cast<const float*>(g.A);
   const float* B = reinterpret_cast<const float*>(g.B);
   float* C = reinterpret_cast<float*>(g.C);
-  for (int64_t i = 0; i < g.M; i++)
-    for (int64_t j = 0; j < g.N; j++) C[i * g.rsC + j * g.csC] = 0;
   const int64_t npad = (g.N + 15) / 16 * 16;
   float* Bp = scratch<float>(0, size_t(KC) * npad);
   for (int64_t pc = 0; pc < g.K; pc += KC) {
@@ -361,7 +348,7 @@ void gemm_f32_narrow(const Mat& g) {
       for (int r = 0; r < MR; r++) rows[r] = A + (ir + std::min(r, mr - 1)) * g.rsA + pc * g.csA;
       for (int64_t jr = 0; jr < g.N; jr += 16) {
         const int nr = static_cast<int>(std::min<int64_t>(16, g.N - jr));
-        ukr_f32_avx2_rows(kc, rows, g.csA, Bp + jr * kc, C + ir * g.rsC + jr * g.csC, g.rsC, g.csC, mr, nr);
+        ukr_avx2_rows<float>(kc, rows, g.csA, Bp + jr * kc, C + ir * g.rsC + jr * g.csC, g.rsC, g.csC, mr, nr, pc > 0);
       }
     }
   }
@@ -386,10 +373,19 @@ void gemm_any(const Mat& g) {
   gemm<T>(g, pick_ukr<T>());
 }
 
+// Note [Unpacked A]: packing exists so the micro-kernel reads A as one contiguous stream, but
+// a row-major A (csA == 1, as a linear layer's input) is already contiguous along k in each of
+// its rows: the kernel can broadcast from six row pointers instead, touching the same cache lines.
+// In column strips (below) every thread used to pack all of A for itself, so a 128 x 784 input
+// was copied twice per product (0.8 MB through L2 of each 1.2 MB the product reads); in place it
+// is not copied at all. A partial last panel points its missing rows at its last real row (their
+// results are never stored). Narrow outputs (gemm_f32_narrow) read A the same way.
+//
 // Note [Column strips]: a product whose A is short (M x K small enough for L2, as a training
 // step's 128 x 784 by 784 x 256) is cut into many narrow column strips, claimed dynamically. A
-// thread packs all of A once, at the first strip it takes, and keeps it for its later strips; each
-// strip packs only its own columns of B. So packing costs what two wide strips cost, while the
+// thread packs all of A once, at the first strip it takes, and keeps it for its later strips (a
+// row-major A is read in place instead: Note [Unpacked A]); each strip packs only its own
+// columns of B. So packing costs what two wide strips cost, while the
 // narrow strips balance the threads: a sleeping worker starts ~25 us after a job is posted on this
 // VM, and with two wide strips the caller finished first and slept waiting for it.
 constexpr int64_t kStripAMax = int64_t(1) << 19;  // elements of A (2 MiB of float32)
@@ -409,6 +405,11 @@ bool gemm_col_strips(const Mat& g, ThreadPool& pool) {
   const T* A = reinterpret_cast<const T*>(g.A);
   const T* B = reinterpret_cast<const T*>(g.B);
   T* C = reinterpret_cast<T*>(g.C);
+#if GB_X86
+  const bool unpacked = g.csA == 1 && has_avx2();  // Note [Unpacked A]
+#else
+  const bool unpacked = false;
+#endif
   // Up to four strips per thread, narrowing from first to last (widths in proportion to
   // n, n - 1, ..., 1): the last strips to be claimed are short, so whichever thread finishes first
   // waits little for the other (a waiting caller sleeps, and waking it costs ~20 us here).
@@ -427,10 +428,13 @@ bool gemm_col_strips(const Mat& g, ThreadPool& pool) {
     if (lo >= hi) return;
     // this thread's packed A: K blocks of at most KC, block pc's panels at mpad * pc
     thread_local uint64_t packed_for = 0;
-    T* Ap = scratch<T>(1, size_t(mpad) * g.K);
-    if (packed_for != job) {
-      for (int64_t pc = 0; pc < g.K; pc += KC) pack<T, MR>(A + pc * g.csA, g.rsA, g.csA, g.M, std::min(KC, g.K - pc), Ap + mpad * pc);
-      packed_for = job;
+    T* Ap = nullptr;
+    if (!unpacked) {
+      Ap = scratch<T>(1, size_t(mpad) * g.K);
+      if (packed_for != job) {
+        for (int64_t pc = 0; pc < g.K; pc += KC) pack<T, MR>(A + pc * g.csA, g.rsA, g.csA, g.M, std::min(KC, g.K - pc), Ap + mpad * pc);
+        packed_for = job;
+      }
     }
     T* Bp = scratch<T>(0, size_t(KC) * (hi - lo + NR));
     for (int64_t pc = 0; pc < g.K; pc += KC) {
@@ -440,7 +444,18 @@ bool gemm_col_strips(const Mat& g, ThreadPool& pool) {
         const int nr = static_cast<int>(std::min<int64_t>(NR, hi - lo - jr));
         for (int64_t ir = 0; ir < g.M; ir += MR) {
           const int mr = static_cast<int>(std::min<int64_t>(MR, g.M - ir));
-          ukr(kc, Ap + mpad * pc + ir * kc, Bp + jr * kc, C + ir * g.rsC + (lo + jr) * g.csC, g.rsC, g.csC, mr, nr, pc > 0);
+          T* c = C + ir * g.rsC + (lo + jr) * g.csC;
+#if GB_X86
+          if constexpr (std::is_floating_point<T>::value) {
+            if (unpacked) {
+              const T* rows[MR];
+              for (int r = 0; r < MR; r++) rows[r] = A + (ir + std::min(r, mr - 1)) * g.rsA + pc;
+              ukr_avx2_rows<T>(kc, rows, 1, Bp + jr * kc, c, g.rsC, g.csC, mr, nr, pc > 0);
+              continue;
+            }
+          }
+#endif
+          ukr(kc, Ap + mpad * pc + ir * kc, Bp + jr * kc, c, g.rsC, g.csC, mr, nr, pc > 0);
         }
       }
     }
