@@ -141,6 +141,42 @@ describe('nn.functional behaviour', () => {
     expect(() => F.mseLoss(x, x, { reduction: 'avg' as 'mean' })).toThrow(/not a valid value for reduction/);
   });
 
+  test('layers and losses show the grad_fn PyTorch 1.13 shows', () => {
+    // names read from torch 1.13: F.linear, F.nll_loss, F.cross_entropy, 2 - x, 2 / x
+    const x = gb.randn([2, 4], { requiresGrad: true });
+    const w = gb.randn([3, 4], { requiresGrad: true });
+    const b = gb.randn([3], { requiresGrad: true });
+    const t = gb.tensor([0, 2], { dtype: 'int32' });
+    const o = F.linear(x, w, b);
+    const lp = F.logSoftmax(o, 1);
+    const names = [
+      o,
+      F.linear(x, w),
+      F.linear(gb.randn([5, 2, 4]), w, b),
+      F.crossEntropy(o, t),
+      F.nllLoss(lp, t, { reduction: 'none' }),
+      F.nllLoss(lp, t, { reduction: 'sum' }),
+      F.nllLoss(lp, t, { weight: gb.ones([3]) }),
+      F.nllLoss(lp, gb.tensor([0, -100], { dtype: 'int32' })),
+      F.crossEntropy(o, t, { labelSmoothing: 0.1 }),
+      gb.sub(2, x),
+      gb.div(2, x),
+    ].map((r) => r.gradFn?.name);
+    expect(names).toEqual([
+      'AddmmBackward0',
+      'MmBackward0',
+      'AddBackward0',
+      'NllLossBackward0',
+      'NllLossBackward0',
+      'NllLossBackward0',
+      'NllLossBackward0',
+      'NllLossBackward0',
+      'AddBackward0',
+      'RsubBackward1',
+      'MulBackward0',
+    ]);
+  });
+
   test('linear names both shapes when they cannot be multiplied', () => {
     expect(() => F.linear(gb.zeros([2, 3]), gb.zeros([4, 5]))).toThrow(/input \[2, 3\], weight \[4, 5\]: 3 != 5/);
   });

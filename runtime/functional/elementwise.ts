@@ -97,7 +97,9 @@ export function add(a: TensorOrScalar, b: TensorOrScalar, opts?: { alpha?: numbe
   return binaryOp('add', a, b, undefined, opts?.alpha ?? 1);
 }
 export function sub(a: TensorOrScalar, b: TensorOrScalar, opts?: { alpha?: number }): Tensor {
-  return binaryOp('sub', a, b, undefined, opts?.alpha ?? 1);
+  const out = binaryOp('sub', a, b, undefined, opts?.alpha ?? 1);
+  // a number minus a tensor is PyTorch's rsub (Python's 2 - x)
+  return typeof a === 'number' ? renamed(out, 'RsubBackward1', b) : out;
 }
 export function mul(a: TensorOrScalar, b: TensorOrScalar): Tensor {
   return binaryOp('mul', a, b);
@@ -105,7 +107,9 @@ export function mul(a: TensorOrScalar, b: TensorOrScalar): Tensor {
 /** True division: integer operands give the default float dtype, as PyTorch's div. */
 export function div(a: TensorOrScalar, b: TensorOrScalar): Tensor {
   const d = resultType(a, b);
-  return binaryOp('div', a, b, isFloating(d) ? d : flags.defaultDtype);
+  const out = binaryOp('div', a, b, isFloating(d) ? d : flags.defaultDtype);
+  // a number over a tensor: Python's 2 / x, which PyTorch computes as x.reciprocal() * 2
+  return typeof a === 'number' ? renamed(out, 'MulBackward0', b) : out;
 }
 export function pow(a: TensorOrScalar, b: TensorOrScalar): Tensor {
   const out = binaryOp('pow', a, b);

@@ -6,6 +6,7 @@ import * as R from '../../functional/reduce.js';
 import { reshape, transpose } from '../../functional/movement.js';
 import { indexSelect } from '../../functional/indexing.js';
 import { matmul } from '../../functional/linalg.js';
+import { renamed } from '../../functional/naming.js';
 import { detach } from '../../functional/convert.js';
 import { noGrad } from '../../autograd/mode.js';
 import { isFloating } from '../../dtype.js';
@@ -27,7 +28,10 @@ export function linear(x: Tensor, weight: Tensor, bias?: Tensor | null): Tensor 
     );
   }
   const out = matmul(x, weight.ndim === 2 ? transpose(weight, 0, 1) : weight);
-  return bias != null ? E.add(out, bias) : out;
+  if (bias == null) return out;
+  // PyTorch runs a 2-D input with a bias as one addmm, and shows its node
+  const withBias = E.add(out, bias);
+  return x.ndim === 2 && weight.ndim === 2 ? renamed(withBias, 'AddmmBackward0', x, weight, bias) : withBias;
 }
 
 export const relu = (x: Tensor): Tensor => E.relu(x);

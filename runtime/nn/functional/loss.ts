@@ -7,6 +7,7 @@ import { permute, reshape } from '../../functional/movement.js';
 import { gather, indexSelect } from '../../functional/indexing.js';
 import { data } from '../../functional/convert.js';
 import { isFloating } from '../../dtype.js';
+import { renamed } from '../../functional/naming.js';
 import { sameShape, shapeStr } from '../../shape.js';
 
 export type Reduction = 'mean' | 'sum' | 'none';
@@ -102,6 +103,11 @@ function checkedTargets(op: string, t: Tensor, C: number, ignoreIndex: number) {
 
 /** Negative log likelihood of class-index targets, given log-probabilities. */
 export function nllLoss(input: Tensor, target: Tensor, opts: NLLOptions = {}): Tensor {
+  // one node in PyTorch's graph, whatever the reduction and weights
+  return renamed(nllLossComposite(input, target, opts), 'NllLossBackward0', input);
+}
+
+function nllLossComposite(input: Tensor, target: Tensor, opts: NLLOptions): Tensor {
   checkTensor('nllLoss', 'input', input);
   checkTensor('nllLoss', 'target', target);
   const { rows, t, outShape, C } = flattenClasses('nllLoss', input, target);
