@@ -23,7 +23,12 @@ export const UNARY_OPS = [
 ] as const;
 export type UnaryOp = (typeof UNARY_OPS)[number];
 
-export const BINARY_OPS = ['add', 'sub', 'mul', 'div', 'pow', 'maximum', 'minimum'] as const;
+/**
+ * reluBackward(g, y) is relu's gradient, PyTorch's threshold_backward(g, y, 0): g where y > 0 or y is
+ * NaN, else 0 (selected, so a NaN or inf g is dropped where y <= 0). One pass instead of a compare
+ * and a where; internal to the gradient rules.
+ */
+export const BINARY_OPS = ['add', 'sub', 'mul', 'div', 'pow', 'maximum', 'minimum', 'reluBackward'] as const;
 export type BinaryOp = (typeof BINARY_OPS)[number];
 
 export const COMPARE_OPS = ['eq', 'ne', 'lt', 'le', 'gt', 'ge'] as const;

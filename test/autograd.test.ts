@@ -94,6 +94,23 @@ describe('autograd', () => {
     expect(a.mul(b).isLeaf).toBe(false);
   });
 
+  test("relu's gradient selects as PyTorch's threshold_backward: passed where the output is NaN, dropped (even NaN or inf) where it is <= 0", () => {
+    // torch 1.13: relu(x).backward(g) for x = [nan, -1, 0, 2], g = [nan, nan, inf, 3]
+    const x = gb.tensor([NaN, -1, 0, 2], { requiresGrad: true });
+    x.relu().backward(gb.tensor([NaN, NaN, Infinity, 3]));
+    expect(x.grad!.toArray()).toEqual([NaN, 0, 0, 3]);
+    const y = gb.tensor([NaN, -1, 0, 2], { requiresGrad: true });
+    y.relu().sum().backward();
+    expect(y.grad!.toArray()).toEqual([1, 0, 0, 1]);
+    // the gradient's own graph: d(relu'(x) * v)/dv is the same mask
+    const z = gb.tensor([-1, 3], { dtype: 'float64', requiresGrad: true });
+    const v = gb.tensor([5, 7], { dtype: 'float64', requiresGrad: true });
+    const [gz] = gb.autograd.grad([z.relu().mul(v).sum()], [z], { createGraph: true });
+    expect(gz.gradFn?.name).toBe('ThresholdBackwardBackward0');
+    gz.sum().backward();
+    expect(v.grad!.toArray()).toEqual([0, 1]);
+  });
+
   test('a second backward through a freed graph is a clear error, retainGraph keeps it', () => {
     const x = gb.tensor([1, 2], { requiresGrad: true });
     const y = x.exp().sum();

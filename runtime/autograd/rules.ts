@@ -102,7 +102,7 @@ export const rules: Record<PrimitiveOp, Rule | null> = {
   sigmoid: unaryRule('SigmoidBackward0', outOnly, (g, out) => mul(g, mul(out, sub(c(out, 1), out)))),
   // PyTorch's threshold_backward: the gradient where the output is positive, else 0 (two kernels,
   // not a mask converted to floats and multiplied)
-  relu: unaryRule('ReluBackward0', outOnly, (g, out) => where(P.compare('gt', out, c(out, 0)), g, c(g, 0))),
+  relu: unaryRule('ReluBackward0', outOnly, (g, out) => P.binary('reluBackward', g, out)),
   erf: unaryRule('ErfBackward0', x0, (g, x) =>
     mul(g, mul(c(x, 2 / Math.sqrt(Math.PI)), P.unary('exp', neg(mul(x, x))))),
   ),
@@ -155,6 +155,12 @@ export const rules: Record<PrimitiveOp, Rule | null> = {
   },
   maximum: extremumPairRule('MaximumBackward0', 'gt'),
   minimum: extremumPairRule('MinimumBackward0', 'lt'),
+  // relu's gradient is piecewise constant in y: only g carries a derivative (a double backward)
+  reluBackward: {
+    name: 'ThresholdBackwardBackward0',
+    save: (ins) => [ins[1]],
+    backward: (g, ctx) => [unb(P.binary('reluBackward', g, ctx.saved(0)), ctx, 0), null],
+  },
 
   eq: null,
   ne: null,

@@ -83,6 +83,8 @@ export function binaryFn(op: BinaryOp, dtype: DType): (a: number, b: number) => 
       return (a, b) => (Number.isNaN(a) || Number.isNaN(b) ? NaN : Math.max(a, b));
     case 'minimum':
       return (a, b) => (Number.isNaN(a) || Number.isNaN(b) ? NaN : Math.min(a, b));
+    case 'reluBackward':
+      return (a, b) => (b <= 0 ? 0 : a);
   }
 }
 

@@ -95,6 +95,7 @@ export function createMockAddon(opts: { memoryBytes?: number; blas?: boolean; sm
       case 4: return a === 1 || b === 0 ? 1 : Math.pow(a, b);
       case 5: return Number.isNaN(a) || Number.isNaN(b) ? NaN : Math.max(a, b);
       case 6: return Number.isNaN(a) || Number.isNaN(b) ? NaN : Math.min(a, b);
+      case 7: return b <= 0 ? 0 : a;
     }
     return a;
   }

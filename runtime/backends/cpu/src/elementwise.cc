@@ -130,7 +130,7 @@ void unary_via_f64(int op, const Loop& L) {
   map1<T, T>(L, [op](T x) { return from_f64<T>(unary_f64(op, double(x))); }, kGrainCheap);
 }
 
-enum Binary { ADD, SUB, MUL, DIV, POW, MAXIMUM, MINIMUM };
+enum Binary { ADD, SUB, MUL, DIV, POW, MAXIMUM, MINIMUM, RELU_BACKWARD };
 
 // The reference's pow: 1 when a is 1 or b is 0 (even with NaN), else Math.pow, which unlike C's
 // pow gives NaN for (+-1) ** (+-inf).
@@ -162,7 +162,8 @@ double binary_f64(int op, double a, double b, bool integer) {
     case DIV: return integer ? std::trunc(a / b) : a / b;
     case POW: return js_pow(a, b);
     case MAXIMUM: return a != a || b != b ? NAN : a > b ? a : b;
-    default: return a != a || b != b ? NAN : a < b ? a : b;
+    case MINIMUM: return a != a || b != b ? NAN : a < b ? a : b;
+    default: return b <= 0 ? 0 : a;  // RELU_BACKWARD
   }
 }
 
@@ -183,6 +184,7 @@ void binary_float(int op, const Loop& L, double alpha) {
       return map2<T, T>(L, [](T a, T b) { return a != a || b != b ? T(NAN) : a > b ? a : b; }, kGrainCheap);
     case MINIMUM:
       return map2<T, T>(L, [](T a, T b) { return a != a || b != b ? T(NAN) : a < b ? a : b; }, kGrainCheap);
+    case RELU_BACKWARD: return map2<T, T>(L, [](T g, T y) { return y <= T(0) ? T(0) : g; }, kGrainCheap);
   }
 }
 

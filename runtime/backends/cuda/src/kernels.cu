@@ -207,6 +207,7 @@ template <class C> __device__ __forceinline__ C binaryOp(int op, C a, C b, bool 
       return pow(a, b);
     case 5: return (isnan(a) || isnan(b)) ? C(NAN) : (a > b ? a : b);
     case 6: return (isnan(a) || isnan(b)) ? C(NAN) : (a < b ? a : b);
+    case 7: return b <= C(0) ? C(0) : a;  // reluBackward
   }
   return a;
 }
