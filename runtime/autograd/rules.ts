@@ -100,8 +100,8 @@ export const rules: Record<PrimitiveOp, Rule | null> = {
   cos: unaryRule('CosBackward0', x0, (g, x) => neg(mul(g, P.unary('sin', x)))),
   tanh: unaryRule('TanhBackward0', outOnly, (g, out) => mul(g, sub(c(out, 1), mul(out, out)))),
   sigmoid: unaryRule('SigmoidBackward0', outOnly, (g, out) => mul(g, mul(out, sub(c(out, 1), out)))),
-  // PyTorch's threshold_backward: the gradient where the output is positive, else 0 (two kernels,
-  // not a mask converted to floats and multiplied)
+  // PyTorch's threshold_backward: the gradient where the output is positive (or NaN), else 0, in
+  // one kernel that selects (a mask multiplied in would turn a NaN or inf gradient into NaN)
   relu: unaryRule('ReluBackward0', outOnly, (g, out) => P.binary('reluBackward', g, out)),
   erf: unaryRule('ErfBackward0', x0, (g, x) =>
     mul(g, mul(c(x, 2 / Math.sqrt(Math.PI)), P.unary('exp', neg(mul(x, x))))),
