@@ -72,6 +72,13 @@ export interface Backend {
   indexSelect(out: Arg, a: Arg, dim: number, index: Arg): void;
   /** out[.., index[i], ..] += src[.., i, ..] along dim, in place on out. */
   indexAdd(out: Arg, dim: number, index: Arg, src: Arg): void;
+  /**
+   * Floating dtypes; out has a's shape. Along dim: (a - max) - log(sum(exp(a - max))), computed
+   * without rounding between the steps; a NaN in a row, or a +inf, or a row of -inf, gives NaNs.
+   */
+  logSoftmax(out: Arg, a: Arg, dim: number): void;
+  /** Floating dtypes, one shape: out = g - exp(y) * sum(g along dim), y being logSoftmax's output. */
+  logSoftmaxBackward(out: Arg, g: Arg, y: Arg, dim: number): void;
 }
 
 const registry = new Map<string, Backend>();

@@ -56,6 +56,11 @@ export const DATA_OPS = [
   'indexAdd',
   'sliceScatter', // base with a view of it replaced by src: the backward of slice, in-place on views
   'fill',
+  // x - log(sum(exp(x))) along a dim, and its gradient g - exp(y) * sum(g) given y: the classifier's
+  // loss in one kernel each way instead of six and five small ones (PyTorch's _log_softmax and
+  // _log_softmax_backward_data)
+  'logSoftmax',
+  'logSoftmaxBackward',
 ] as const;
 export type DataOp = (typeof DATA_OPS)[number];
 

@@ -375,6 +375,30 @@ export function matmul(a: Tensor, b: Tensor): Tensor {
   return dispatch(matmulDef, [a, b], null);
 }
 
+export interface DimAttrs {
+  dim: number;
+}
+
+const logSoftmaxDef = def<DimAttrs>('logSoftmax', ([x], { dim }) => {
+  const out = allocLike(x, x.dtype, x.shape);
+  if (out.storage.numel) x.storage.backend.logSoftmax(out, x, dim);
+  return out;
+});
+/** Floating x, dim already normalised. */
+export function logSoftmax(x: Tensor, dim: number): Tensor {
+  return dispatch(logSoftmaxDef, [x], { dim });
+}
+
+const logSoftmaxBackwardDef = def<DimAttrs>('logSoftmaxBackward', ([g, y], { dim }) => {
+  const out = allocLike(g, g.dtype, g.shape);
+  if (out.storage.numel) g.storage.backend.logSoftmaxBackward(out, g, y, dim);
+  return out;
+});
+/** g and y of one shape and floating dtype (y = logSoftmax(x, dim)). */
+export function logSoftmaxBackward(g: Tensor, y: Tensor, dim: number): Tensor {
+  return dispatch(logSoftmaxBackwardDef, [g, y], { dim });
+}
+
 const gatherDef = def<{ dim: number }>('gather', ([x, index], { dim }) => {
   const out = allocLike(x, x.dtype, index.shape);
   if (out.storage.numel) x.storage.backend.gather(out, x, dim, index);

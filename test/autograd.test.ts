@@ -106,8 +106,8 @@ describe('autograd', () => {
     const z = gb.tensor([-1, 3], { dtype: 'float64', requiresGrad: true });
     const v = gb.tensor([5, 7], { dtype: 'float64', requiresGrad: true });
     const [gz] = gb.autograd.grad([z.relu().mul(v).sum()], [z], { createGraph: true });
-    expect(gz.gradFn?.name).toBe('ThresholdBackwardBackward0');
-    gz.sum().backward();
+    expect(gz!.gradFn?.name).toBe('ThresholdBackwardBackward0');
+    gz!.sum().backward();
     expect(v.grad!.toArray()).toEqual([0, 1]);
   });
 

@@ -187,6 +187,50 @@ describe.skipIf(cpuBackend === null)('native cpu backend (skipped: build/Release
     check(x, 'overlapping copy');
   });
 
+  it('matches the reference on logSoftmax and its backward along any dim, with edge values and over threads', () => {
+    const shapes = [[], [7], [3, 5], [2, 1, 4], [0, 3], [4, 3, 2, 3], [128, 10], [3, 40]];
+    for (const dtype of ['float32', 'float64'] as DType[])
+      for (const shape of shapes)
+        for (const layout of LAYOUTS)
+          for (let dim = 0; dim < Math.max(shape.length, 1); dim++) {
+            // edge values (inf, -inf, NaN) in some rows, plain ones in others
+            const a = view(shape, dtype, layout);
+            const plain = view(shape, dtype, layout, values(dtype, 97, false).map((v) => v / 7));
+            for (const [x, what] of [
+              [a, 'edges'],
+              [plain, 'plain'],
+            ] as const) {
+              const out = outPair(shape, dtype);
+              cpu.logSoftmax(out.cpu, x.cpu, dim);
+              ref.logSoftmax(out.ref, x.ref, dim);
+              check(out, `logSoftmax ${dtype} [${shape}] ${layout} dim ${dim} ${what}`, dtype === 'float32' ? 1e-5 : 1e-12, 1e-5);
+            }
+            const y = outPair(shape, dtype);
+            ref.logSoftmax(y.ref, plain.ref, dim);
+            cpu.logSoftmax(y.cpu, plain.cpu, dim);
+            const g = view(shape, dtype, layout, values(dtype, 89, false));
+            const out = outPair(shape, dtype, 'transposed');
+            cpu.logSoftmaxBackward(out.cpu, g.cpu, y.cpu, dim);
+            ref.logSoftmaxBackward(out.ref, g.ref, y.ref, dim);
+            check(out, `logSoftmaxBackward ${dtype} [${shape}] ${layout} dim ${dim}`, dtype === 'float32' ? 1e-5 : 1e-12, 1e-5);
+          }
+    // rows split over threads: many short rows, and a few long strided ones
+    for (const [shape, dim] of [
+      [[5000, 10], 1],
+      [[3, 40000], 1],
+      [[20000, 3], 0],
+    ] as [number[], number][]) {
+      const x = view(shape, 'float32', 'contiguous', values('float32', 1013, false).map((v) => v / 50));
+      const out = outPair(shape, 'float32');
+      cpu.logSoftmax(out.cpu, x.cpu, dim);
+      ref.logSoftmax(out.ref, x.ref, dim);
+      check(out, `logSoftmax float32 [${shape}] dim ${dim}`, 1e-5, 1e-5);
+    }
+    expect(() => cpu.logSoftmax(outPair([2], 'int32').cpu, view([2], 'int32', 'contiguous').cpu, 0)).toThrow(/logSoftmax: needs a floating dtype/);
+    expect(() => cpu.logSoftmax(outPair([2], 'float32').cpu, view([3], 'float32', 'contiguous').cpu, 0)).toThrow(/shape \[3\] does not match/);
+    expect(() => cpu.logSoftmax(outPair([2], 'float32').cpu, view([2], 'float32', 'contiguous').cpu, 1)).toThrow(/bad dim 1/);
+  });
+
   it('matches the reference on reductions over any set of axes', () => {
     const shapes = [[5], [3, 4], [2, 3, 4], [4, 1, 6], [0, 3], [3, 0]];
     for (const op of REDUCE_OPS)

@@ -213,6 +213,30 @@ export function suite(title: string, dev: () => Backend, opts: SuiteOptions) {
       release();
     });
 
+    it('matches the reference on logSoftmax and its backward (from its own kernels)', () => {
+      const shapes = opts.light ? [[7], [3, 5], [0, 3], [4, 3, 2]] : [[], [7], [3, 5], [2, 1, 4], [0, 3], [4, 3, 2, 3], [128, 10]];
+      for (const dtype of DTYPES.filter((d) => d === 'float32' || d === 'float64'))
+        for (const shape of shapes)
+          for (const layout of opts.light ? (['transposed', 'broadcast'] as Layout[]) : LAYOUTS)
+            for (let dim = 0; dim < Math.max(shape.length, 1); dim++) {
+              const x = track(view(shape, dtype, layout, values(dtype, 97, false).map((v) => v / 7)));
+              const y = track(outPair(shape, dtype));
+              dev().logSoftmax(y.dev, x.dev, dim);
+              ref.logSoftmax(y.ref, x.ref, dim);
+              check(y, `logSoftmax ${dtype} [${shape}] ${layout} dim ${dim}`, dtype === 'float32' ? Math.max(opts.f32tol, 1e-5) : 1e-12, 1e-5);
+              const g = track(view(shape, dtype, layout, values(dtype, 89, false)));
+              const out = track(outPair(shape, dtype));
+              dev().logSoftmaxBackward(out.dev, g.dev, y.dev, dim);
+              ref.logSoftmaxBackward(out.ref, g.ref, y.ref, dim);
+              check(out, `logSoftmaxBackward ${dtype} [${shape}] ${layout} dim ${dim}`, dtype === 'float32' ? Math.max(opts.f32tol, 1e-5) : 1e-12, 1e-5);
+            }
+      const edge = track(view([2, 3], 'float32', 'contiguous', [1, Infinity, 2, -Infinity, -Infinity, -Infinity]));
+      const o = track(outPair([2, 3], 'float32'));
+      dev().logSoftmax(o.dev, edge.dev, 1);
+      expect(Array.from(dev().read(o.dev)).every(Number.isNaN), 'a row with +inf, and a row of -inf, give NaN').toBe(true);
+      release();
+    });
+
     it('matches the reference on argmax/argmin (first extremum, NaN wins)', () => {
       const shapes = opts.light ? [[7], [3, 5], [2, 1, 4], [3, 0], [50, 3]] : [[7], [3, 5], [2, 1, 4], [4, 3, 2, 3], [3, 0], [50, 3]];
       for (const op of ARG_REDUCE_OPS)

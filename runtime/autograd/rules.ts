@@ -6,7 +6,7 @@
 import type { PrimitiveOp } from '../ops.js';
 import type { GradContext } from './node.js';
 import type { Tensor } from '../tensor.js';
-import type { BinaryAttrs, ReduceAttrs, SliceAttrs, ViewStep } from '../prims.js';
+import type { BinaryAttrs, DimAttrs, ReduceAttrs, SliceAttrs, ViewStep } from '../prims.js';
 import * as P from '../prims.js';
 import { broadcastShapes, sameShape } from '../shape.js';
 import { add, div, mul, neg, sub, where, sumTo, scalarLike } from '../functional/elementwise.js';
@@ -269,6 +269,25 @@ export const rules: Record<PrimitiveOp, Rule | null> = {
     },
   },
   fill: null,
+
+  logSoftmax: {
+    name: 'LogSoftmaxBackward0',
+    save: outOnly,
+    backward: (g, ctx: GradContext<DimAttrs>) => [P.logSoftmaxBackward(g, ctx.saved(0), ctx.attrs.dim)],
+  },
+  // out = g - exp(y) s with s = sum(g): linear in g, and d/dy = -h exp(y) s for an upstream h
+  logSoftmaxBackward: {
+    name: 'LogSoftmaxBackwardDataBackward0',
+    save: both,
+    backward: (h, ctx: GradContext<DimAttrs>) => {
+      const { dim } = ctx.attrs;
+      const g = ctx.saved(0);
+      const e = P.unary('exp', ctx.saved(1));
+      const dg = sub(h, sum(mul(h, e), [dim], true));
+      const dy = neg(mul(mul(h, e), sum(g, [dim], true)));
+      return [dg, dy];
+    },
+  },
 };
 
 function extremumPairRule(name: string, op: 'gt' | 'lt'): Rule {

@@ -91,6 +91,54 @@ export function compareWithDtypes(backend: Backend, op: Parameters<Backend['comp
   return true;
 }
 
+/** `a`'s shape with `dim` kept as size 1, and a view of `kept` broadcast back to `shape` along it. */
+function keptAlong(shape: readonly number[], dim: number): number[] {
+  return shape.map((n, d) => (d === dim || shape.length === 0 ? 1 : n));
+}
+function spread(kept: Arg, shape: readonly number[], dim: number): Arg {
+  return { ...kept, shape, strides: kept.strides.map((s, d) => (d === dim ? 0 : s)) };
+}
+
+/**
+ * logSoftmax from a backend's own reduce, binary and unary kernels (five launches and two
+ * temporaries), for a backend without a fused kernel: the same formula as the fused ones, with
+ * each step rounded to the dtype.
+ */
+export function logSoftmaxByParts(backend: Backend, out: Arg, a: Arg, dim: number): void {
+  const nd = a.shape.length;
+  const kept = keptAlong(a.shape, dim);
+  const axes = nd === 0 ? [] : [dim];
+  const m = contiguousTemp(backend, a.dtype, kept);
+  const s = contiguousTemp(backend, a.dtype, kept);
+  const e = contiguousTemp(backend, a.dtype, a.shape);
+  try {
+    backend.reduce('amax', m, a, axes);
+    backend.binary('sub', out, a, spread(m, a.shape, dim));
+    backend.unary('exp', e, out);
+    backend.reduce('sum', s, e, axes);
+    backend.unary('log', s, s);
+    backend.binary('sub', out, out, spread(s, a.shape, dim));
+  } finally {
+    for (const t of [m, s, e]) backend.free(t.buf);
+  }
+}
+
+/** logSoftmaxBackward from a backend's own kernels: out = g - exp(y) * sum(g). */
+export function logSoftmaxBackwardByParts(backend: Backend, out: Arg, g: Arg, y: Arg, dim: number): void {
+  const kept = keptAlong(g.shape, dim);
+  const s = contiguousTemp(backend, g.dtype, kept);
+  const e = contiguousTemp(backend, g.dtype, g.shape);
+  try {
+    backend.reduce('sum', s, g, g.shape.length === 0 ? [] : [dim]);
+    backend.unary('exp', e, y);
+    backend.binary('mul', e, e, spread(s, g.shape, dim));
+    backend.binary('sub', out, g, e);
+  } finally {
+    backend.free(s.buf);
+    backend.free(e.buf);
+  }
+}
+
 /** The argument checks of the kernels a native backend shares, with its name in every message. */
 export function backendChecks(who: string) {
   const sameShape = (op: string, out: Arg, a: Arg) => checkSameShape(who, op, out, a);
@@ -161,6 +209,17 @@ export function backendChecks(who: string) {
       const ok = nd > 0 && out.shape.length === nd && a.shape.every((n, k) => out.shape[k] === (k === d ? len : n));
       if (!ok) throw new RangeError(`${who}: indexSelect: output [${out.shape.join(', ')}] does not match input [${a.shape.join(', ')}] with ${len} indices along ${d}`);
       sameDType('indexSelect', out, a);
+    },
+    /** logSoftmax and its backward: floating views of out's shape and dtype, and a dim of theirs. */
+    rows(op: string, out: Arg, inputs: readonly Arg[], d: number): void {
+      if (out.dtype !== 'float32' && out.dtype !== 'float64' && out.dtype !== 'float16' && out.dtype !== 'bfloat16') {
+        throw new TypeError(`${who}: ${op}: needs a floating dtype, got ${out.dtype}`);
+      }
+      for (const a of inputs) {
+        sameShape(op, out, a);
+        sameDType(op, out, a);
+      }
+      dim(op, d, out.shape.length);
     },
     indexAdd(out: Arg, d: number, index: Arg, src: Arg): void {
       const nd = out.shape.length;

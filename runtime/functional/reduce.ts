@@ -137,10 +137,9 @@ export function logSoftmax(x: Tensor, dim: number): Tensor {
   const src = isFloating(x.dtype) ? x : P.copy(x, flags.defaultDtype);
   const d = normDim('logSoftmax', dim, src.ndim);
   if (src.ndim === 0) return squeeze(logSoftmax(unsqueeze(src, 0), 0), 0);
-  // x - max - log(sum(exp(x - max))): six primitives. No guard for rows of infinities, unlike
+  // x - max - log(sum(exp(x - max))) in one primitive. No guard for rows of infinities, unlike
   // logsumexp: PyTorch's log_softmax gives NaN across such a row too (an all -inf row, or a row
-  // with +inf), and this formula does the same.
-  const shifted = sub(src, detach(amax(src, d, true)));
-  return renamed(sub(shifted, log(sum(exp(shifted), d, true))), 'LogSoftmaxBackward0', x);
+  // with +inf), and the primitive does the same.
+  return P.logSoftmax(src, d);
 }
 

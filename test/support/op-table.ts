@@ -182,6 +182,7 @@ export const OPS: OpEntry[] = [
   { name: 'logsumexp', fn: (x) => x.logsumexp(1), samples: reduceSamples, grad: true, gradgrad: true },
   { name: 'softmax', fn: (x) => x.softmax(-1), samples: reduceSamples, grad: true, gradgrad: true },
   { name: 'logSoftmax', fn: (x) => x.logSoftmax(0), samples: reduceSamples, grad: true, gradgrad: true },
+  { name: 'logSoftmax along the last dim', fn: (x) => x.logSoftmax(-1), samples: reduceSamples, grad: true, gradgrad: true },
   {
     name: 'matmul 2d',
     fn: (a, b) => a.matmul(b),

@@ -36,6 +36,8 @@ interface Addon {
   scatterAdd(): void;
   indexSelect(): void;
   indexAdd(): void;
+  logSoftmax(): void;
+  logSoftmaxBackward(): void;
   readonly threads: number;
   readonly avx2: boolean;
 }
@@ -354,9 +356,26 @@ function createBackend(addon: Addon): Backend {
       put(put(i, index, 'indexAdd'), src, 'indexAdd');
       if (numel(src.shape) > 0) addon.indexAdd();
     },
+    logSoftmax(out, a, dim) {
+      check.rows('logSoftmax', out, [a], dim);
+      const [o, x] = rowViews([out, a]);
+      S[put(put(0, o, 'logSoftmax'), x, 'logSoftmax')] = dim;
+      if (numel(out.shape) > 0) addon.logSoftmax();
+    },
+    logSoftmaxBackward(out, g, y, dim) {
+      check.rows('logSoftmaxBackward', out, [g, y], dim);
+      const [o, gv, yv] = rowViews([out, g, y]);
+      S[put(put(put(0, o, 'logSoftmaxBackward'), gv, 'logSoftmaxBackward'), yv, 'logSoftmaxBackward')] = dim;
+      if (numel(out.shape) > 0) addon.logSoftmaxBackward();
+    },
   };
 
   return backend;
+}
+
+/** Views for a row kernel: a 0-d view is one row of one element. */
+function rowViews(views: Arg[]): Arg[] {
+  return views[0].shape.length > 0 ? views : views.map((v) => ({ ...v, shape: [1], strides: [1] }));
 }
 
 const addon = loadAddon();

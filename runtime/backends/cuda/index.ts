@@ -22,7 +22,17 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { registerBackend, type Arg, type Backend, type Buf } from '../../backend.js';
 import { packageRoot } from '../package-root.js';
-import { backendChecks, checkMatmulShapes, compareWithDtypes, contiguousCopy, contiguousTemp, opCodes, withDtypes } from '../arg-checks.js';
+import {
+  backendChecks,
+  checkMatmulShapes,
+  compareWithDtypes,
+  contiguousCopy,
+  contiguousTemp,
+  logSoftmaxBackwardByParts,
+  logSoftmaxByParts,
+  opCodes,
+  withDtypes,
+} from '../arg-checks.js';
 import { numelOf as numel } from '../../shape.js';
 import { arrayFor, type DType, type TypedArray } from '../../dtype.js';
 import { flags } from '../../flags.js';
@@ -816,6 +826,15 @@ function createBackend(addon: Addon, dev: DeviceInfo): Backend {
         dimSize: out.shape[dim],
         errCode: 4,
       });
+    },
+    // from this backend's own kernels for now: one launch each way would want a row kernel
+    logSoftmax(out, a, dim) {
+      check.rows('logSoftmax', out, [a], dim);
+      logSoftmaxByParts(backend, out, a, dim);
+    },
+    logSoftmaxBackward(out, g, y, dim) {
+      check.rows('logSoftmaxBackward', out, [g, y], dim);
+      logSoftmaxBackwardByParts(backend, out, g, y, dim);
     },
   };
   return backend;

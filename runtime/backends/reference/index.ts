@@ -222,7 +222,54 @@ export const referenceBackend: Backend = {
       o[k] = storeValue(out.dtype, o[k] + s[p[1]]);
     });
   },
+  logSoftmax(out, a, dim) {
+    const o = arr(out);
+    const x = arr(a);
+    eachRow(a.shape, dim, [out, a], (p, len, [so, sa]) => {
+      // a NaN anywhere makes the row's max NaN, as amax does
+      let m = -Infinity;
+      for (let k = 0; k < len; k++) {
+        const v = x[p[1] + k * sa];
+        if (Number.isNaN(v) || v > m) m = v;
+        if (Number.isNaN(v)) break;
+      }
+      let s = 0;
+      for (let k = 0; k < len; k++) s += Math.exp(x[p[1] + k * sa] - m);
+      const lse = Math.log(s);
+      for (let k = 0; k < len; k++) o[p[0] + k * so] = x[p[1] + k * sa] - m - lse;
+    });
+  },
+  logSoftmaxBackward(out, g, y, dim) {
+    const o = arr(out);
+    const gv = arr(g);
+    const yv = arr(y);
+    eachRow(g.shape, dim, [out, g, y], (p, len, [so, sg, sy]) => {
+      let s = 0;
+      for (let k = 0; k < len; k++) s += gv[p[1] + k * sg];
+      for (let k = 0; k < len; k++) o[p[0] + k * so] = gv[p[1] + k * sg] - Math.exp(yv[p[2] + k * sy]) * s;
+    });
+  },
 };
+
+/**
+ * Visits each row along `dim` of views sharing `shape`: the offsets of the row's first element in
+ * each view, the row's length, and each view's stride along it (a 0-d shape is one row of one).
+ */
+function eachRow(shape: readonly number[], dim: number, views: readonly Arg[], visit: (p: number[], len: number, st: number[]) => void): void {
+  if (shape.length === 0) {
+    visit(
+      views.map((v) => v.offset),
+      1,
+      views.map(() => 0),
+    );
+    return;
+  }
+  const len = shape[dim];
+  const st = views.map((v) => v.strides[dim]);
+  const rows = views.map((v) => ({ ...v, shape: shape.map((n, d) => (d === dim ? 1 : n)) }));
+  if (len === 0) return;
+  walk(rows[0].shape, rows, (p) => visit(p, len, st));
+}
 
 /** Row-major strides of the reduced (keepdim) shape, with 0 on the reduced axes. */
 function reducedStrides(shape: readonly number[], axes: readonly number[]): number[] {

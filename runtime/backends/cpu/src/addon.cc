@@ -179,6 +179,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   fn("scatterAdd", Kernel<gb::k_scatter_add>);
   fn("indexSelect", Kernel<gb::k_index_select>);
   fn("indexAdd", Kernel<gb::k_index_add>);
+  fn("logSoftmax", Kernel<gb::k_log_softmax>);
+  fn("logSoftmaxBackward", Kernel<gb::k_log_softmax_backward>);
   exports.Set("threads", Napi::Number::New(env, gb::ThreadPool::get().size()));
   exports.Set("avx2", Napi::Boolean::New(env, gb::vec_available()));
   return exports;

@@ -16,4 +16,6 @@ void k_gather(Reader& r);
 void k_scatter_add(Reader& r);
 void k_index_select(Reader& r);
 void k_index_add(Reader& r);
+void k_log_softmax(Reader& r);
+void k_log_softmax_backward(Reader& r);
 }  // namespace gb

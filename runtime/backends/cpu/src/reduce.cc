@@ -8,6 +8,7 @@
 
 #include "common.h"
 #include "kernels.h"
+#include "vecmath.h"
 
 namespace gb {
 
@@ -287,6 +288,135 @@ void k_argreduce(Reader& r) {
     case F64: return argreduce_typed<double>(is_max, L, len, step);
     case I32: return argreduce_typed<int32_t>(is_max, L, len, step);
     default: return argreduce_typed<uint8_t>(is_max, L, len, step);
+  }
+}
+
+}  // namespace gb
+
+// ---- logSoftmax and its backward: one pass per row along a dim ----
+namespace gb {
+
+namespace {
+
+// exp of a contiguous float row: the AVX2 polynomial where the CPU has it (vecmath.cc)
+void exp_row(const float* t, float* e, int64_t n) {
+  if (vec_available()) return vec_exp(t, e, n);
+  for (int64_t i = 0; i < n; i++) e[i] = std::exp(t[i]);
+}
+
+// A float32 row: x - max in float (the rows' exact differences, as the reference's float64 ones
+// are for values of one binade), exp of those, their sum in double, one rounding at the end.
+void log_softmax_row(float* o, const float* x, int64_t n, int64_t so, int64_t sx) {
+  thread_local std::vector<float> buf;
+  if (buf.size() < size_t(2 * n)) buf.resize(size_t(2 * n));
+  float* t = buf.data();
+  float* e = t + n;
+  float m = -INFINITY;
+  bool nan = false;
+  for (int64_t k = 0; k < n; k++) {
+    const float v = x[k * sx];
+    nan |= v != v;
+    m = v > m ? v : m;
+  }
+  if (nan) m = NAN;
+  for (int64_t k = 0; k < n; k++) t[k] = x[k * sx] - m;
+  exp_row(t, e, n);
+  double s = 0;
+  for (int64_t k = 0; k < n; k++) s += e[k];
+  const double lse = std::log(s);
+  for (int64_t k = 0; k < n; k++) o[k * so] = float(double(t[k]) - lse);
+}
+
+void log_softmax_row(double* o, const double* x, int64_t n, int64_t so, int64_t sx) {
+  double m = -INFINITY;
+  bool nan = false;
+  for (int64_t k = 0; k < n; k++) {
+    const double v = x[k * sx];
+    nan |= v != v;
+    m = v > m ? v : m;
+  }
+  if (nan) m = NAN;
+  double s = 0;
+  for (int64_t k = 0; k < n; k++) s += std::exp(x[k * sx] - m);
+  const double lse = std::log(s);
+  for (int64_t k = 0; k < n; k++) o[k * so] = x[k * sx] - m - lse;
+}
+
+void log_softmax_backward_row(float* o, const float* g, const float* y, int64_t n, int64_t so, int64_t sg,
+                              int64_t sy) {
+  thread_local std::vector<float> buf;
+  if (buf.size() < size_t(2 * n)) buf.resize(size_t(2 * n));
+  float* t = buf.data();
+  float* e = t + n;
+  double s = 0;
+  for (int64_t k = 0; k < n; k++) {
+    s += g[k * sg];
+    t[k] = y[k * sy];
+  }
+  exp_row(t, e, n);
+  for (int64_t k = 0; k < n; k++) o[k * so] = float(double(g[k * sg]) - double(e[k]) * s);
+}
+
+void log_softmax_backward_row(double* o, const double* g, const double* y, int64_t n, int64_t so, int64_t sg,
+                              int64_t sy) {
+  double s = 0;
+  for (int64_t k = 0; k < n; k++) s += g[k * sg];
+  for (int64_t k = 0; k < n; k++) o[k * so] = g[k * sg] - std::exp(y[k * sy]) * s;
+}
+
+// Calls row(pointers, n) for each row along `dim` of views sharing one shape, split over threads
+// by rows (each row's work is independent).
+template <class F>
+void each_row(View* vs, int nv, int dim, F&& row) {
+  const int64_t n = vs[0].shape[dim];
+  const View* ptrs[4];
+  for (int v = 0; v < nv; v++) {
+    vs[v].shape[dim] = 1;
+    ptrs[v] = &vs[v];
+  }
+  Loop L(vs[0].shape, vs[0].nd, ptrs, nv);
+  L.run(
+      [&](int64_t m, char** p, const int64_t* s) {
+        for (int64_t i = 0; i < m; i++) {
+          char* at[4];
+          for (int v = 0; v < nv; v++) at[v] = p[v] + i * s[v] * itemsize(vs[v].dt);
+          row(at, n);
+        }
+      },
+      std::max<int64_t>(1, (int64_t(1) << 15) / std::max<int64_t>(n, 1)));
+}
+
+}  // namespace
+
+void k_log_softmax(Reader& r) {
+  View vs[2] = {r.view(), r.view()};
+  const int dim = static_cast<int>(r.num());
+  const int64_t so = vs[0].st[dim], sx = vs[1].st[dim];
+  if (vs[0].dt == F32) {
+    each_row(vs, 2, dim, [=](char** p, int64_t n) {
+      log_softmax_row(reinterpret_cast<float*>(p[0]), reinterpret_cast<const float*>(p[1]), n, so, sx);
+    });
+  } else {
+    each_row(vs, 2, dim, [=](char** p, int64_t n) {
+      log_softmax_row(reinterpret_cast<double*>(p[0]), reinterpret_cast<const double*>(p[1]), n, so, sx);
+    });
+  }
+}
+
+void k_log_softmax_backward(Reader& r) {
+  View vs[3] = {r.view(), r.view(), r.view()};
+  const int dim = static_cast<int>(r.num());
+  const int64_t so = vs[0].st[dim], sg = vs[1].st[dim], sy = vs[2].st[dim];
+  if (vs[0].dt == F32) {
+    each_row(vs, 3, dim, [=](char** p, int64_t n) {
+      log_softmax_backward_row(reinterpret_cast<float*>(p[0]), reinterpret_cast<const float*>(p[1]),
+                               reinterpret_cast<const float*>(p[2]), n, so, sg, sy);
+    });
+  } else {
+    each_row(vs, 3, dim, [=](char** p, int64_t n) {
+      log_softmax_backward_row(reinterpret_cast<double*>(p[0]), reinterpret_cast<const double*>(p[1]),
+                               reinterpret_cast<const double*>(p[2]), n, so, sg, sy);
+    });
   }
 }
 
