@@ -150,6 +150,44 @@ describe('autograd', () => {
     expect(w.isLeaf).toBe(true);
   });
 
+  test('a recorded add_ or sub_ writes in one pass and gives the gradients of the out-of-place op (Note [Recorded in-place])', () => {
+    const x = gb.tensor(
+      [
+        [1, 2, 3],
+        [4, 5, 6],
+      ],
+      { requiresGrad: true, dtype: 'float64' },
+    );
+    const b = gb.tensor([10, 20, 30], { requiresGrad: true, dtype: 'float64' });
+    const y = x.mul(2);
+    const storage = y.storage;
+    y.add_(b).sub_(b, { alpha: 0.5 }).add_(3);
+    expect(y.storage).toBe(storage);
+    expect(y.gradFn?.name).toBe('AddBackward0');
+    expect(y.toArray()).toEqual([
+      [10, 17, 24],
+      [16, 23, 30],
+    ]);
+    y.mul(gb.tensor([[1, 2, 3], [4, 5, 6]], { dtype: 'float64' })).sum().backward();
+    expect(x.grad!.toArray()).toEqual([
+      [2, 4, 6],
+      [8, 10, 12],
+    ]);
+    expect(b.grad!.toArray()).toEqual([2.5, 3.5, 4.5]);
+    // y's old value was saved by mul: its backward refuses after the write, as in PyTorch
+    const p = gb.tensor([1, 2], { requiresGrad: true }).mul(1);
+    const q = p.mul(p);
+    p.add_(1);
+    expect(() => q.sum().backward()).toThrow(/modified by an inplace operation/);
+    // a tensor that does not require grad starts recording when a gradient flows into it
+    const z = gb.zeros([3], { dtype: 'float64' });
+    z.add_(b, { alpha: 2 });
+    expect(z.requiresGrad).toBe(true);
+    b.grad = null;
+    z.sum().backward();
+    expect(b.grad!.toArray()).toEqual([2, 2, 2]);
+  });
+
   test('in-place on a view rebases the base history (CopySlices)', () => {
     const x = gb.tensor([1, 2, 3, 4], { requiresGrad: true, dtype: 'float64' });
     const y = x.mul(1);

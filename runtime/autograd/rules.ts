@@ -112,7 +112,7 @@ export const rules: Record<PrimitiveOp, Rule | null> = {
     name: 'AddBackward0',
     backward: (g, ctx: GradContext<BinaryAttrs>) => [
       ctx.needs(0) ? unb(g, ctx, 0) : null,
-      ctx.needs(1) ? unb(ctx.attrs ? mul(g, ctx.attrs.alpha) : g, ctx, 1) : null,
+      ctx.needs(1) ? unb(ctx.attrs && ctx.attrs.alpha !== 1 ? mul(g, ctx.attrs.alpha) : g, ctx, 1) : null,
     ],
   },
   sub: {

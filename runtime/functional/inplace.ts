@@ -9,6 +9,7 @@ import { gradMode, noGrad } from '../autograd/mode.js';
 import { Node, SavedTensor } from '../autograd/node.js';
 import { rules } from '../autograd/rules.js';
 import * as P from '../prims.js';
+import type { BinaryAttrs } from '../prims.js';
 import { isFloating, type DType } from '../dtype.js';
 import { sameShape, shapeStr } from '../shape.js';
 import { generatorFor } from '../random.js';
@@ -105,14 +106,21 @@ export function binary_<T extends Tensor>(
   const recording = gradMode.enabled && (self.requiresGrad || (other instanceof Tensor && other.requiresGrad));
   if (alpha !== 1) checkAlpha(name, resultType(self, other), alpha);
   if (other instanceof Tensor) checkNoPartialOverlap(name, self, other);
-  if (!recording && (op !== 'div' || isFloating(self.dtype))) {
+  // Recorded add_ and sub_ on a tensor that is not a view also write in one pass: their gradient
+  // rule saves nothing, so overwriting self loses nothing backward needs (Note [Recorded in-place]).
+  const recordable = recording && (op === 'add' || op === 'sub') && self._base === null && isFloating(self.dtype);
+  if ((!recording || recordable) && (op !== 'div' || isFloating(self.dtype))) {
     const dtype = resultType(self, other);
     const o = other instanceof Tensor ? other : scalarLike(self, Number(other), self.dtype);
     if (dtype === self.dtype && o.dtype === self.dtype && o.device === self.device && o.storage.backend === self.storage.backend) {
       const bs = broadcastShapes(name, self.shape, o.shape);
       if (sameShape(bs, self.shape) && !overlapsWithin(self)) {
-        const d = binaryIntoDef(op);
-        dispatch(d, [self, o], alpha === 1 ? { into: self } : { into: self, alpha });
+        if (recording) {
+          checkTarget(self, name, [other]);
+          dispatch(recordedIntoDef(op as 'add' | 'sub'), [self, o], alpha === 1 ? null : { alpha });
+        } else {
+          dispatch(binaryIntoDef(op), [self, o], alpha === 1 ? { into: self } : { into: self, alpha });
+        }
         return self;
       }
     }
@@ -134,6 +142,32 @@ function binaryIntoDef(op: BinaryOp): PrimDef<{ into: Tensor; alpha?: number }> 
       },
     };
     binaryInplaceDefs.set(op, d);
+  }
+  return d;
+}
+
+// Note [Recorded in-place]: x.add_(y) while recording is the add primitive with x as its own
+// output. dispatch records the node as for any op, reading x's old edge before making the new
+// node x's gradFn, so the history runs x(new) <- AddBackward0 <- x(old), y. The version counter
+// moves, so a node that saved x's old value refuses to run backward, as in PyTorch. Views go the
+// generic way (their base needs a CopySlices node), and so do ops whose rule saves self (mul_,
+// div_): the saved value would be the overwritten one.
+const recordedIntoDefs = new Map<'add' | 'sub', PrimDef<BinaryAttrs>>();
+function recordedIntoDef(op: 'add' | 'sub'): PrimDef<BinaryAttrs> {
+  let d = recordedIntoDefs.get(op);
+  if (!d) {
+    const rule = rules[op]!;
+    d = {
+      op,
+      gradName: rule.name,
+      backward: rule.backward,
+      forward: ([x, y], attrs) => {
+        if (x.numel()) x.storage.backend.binary(op, x, x, P.broadcastArg(y, x.shape), attrs?.alpha);
+        x.storage.version++;
+        return x;
+      },
+    };
+    recordedIntoDefs.set(op, d);
   }
   return d;
 }

@@ -29,8 +29,11 @@ export function linear(x: Tensor, weight: Tensor, bias?: Tensor | null): Tensor 
   }
   const out = matmul(x, weight.ndim === 2 ? transpose(weight, 0, 1) : weight);
   if (bias == null) return out;
+  // The product is a new tensor of its own (not a view) for an input of 2 or more dims: the bias
+  // goes onto it in place, one pass and no second output (Note [Recorded in-place]).
+  const fresh = x.ndim >= 2 && weight.ndim === 2 && bias.dtype === out.dtype && bias.device === out.device;
+  const withBias = fresh ? out.add_(bias) : E.add(out, bias);
   // PyTorch runs a 2-D input with a bias as one addmm, and shows its node
-  const withBias = E.add(out, bias);
   return x.ndim === 2 && weight.ndim === 2 ? renamed(withBias, 'AddmmBackward0', x, weight, bias) : withBias;
 }
 
