@@ -121,7 +121,7 @@ struct Loop {
   void range(int64_t begin, int64_t end, F&& f) const {
     int64_t idx[MAXD];
     char* p[4];
-    int64_t inner[4];
+    int64_t inner[4] = {0, 0, 0, 0};
     int64_t rem = begin;
     for (int d = nd - 1; d >= 0; d--) {
       idx[d] = rem % shape[d];
