@@ -79,6 +79,13 @@ export interface Backend {
   logSoftmax(out: Arg, a: Arg, dim: number): void;
   /** Floating dtypes, one shape: out = g - exp(y) * sum(g along dim), y being logSoftmax's output. */
   logSoftmaxBackward(out: Arg, g: Arg, y: Arg, dim: number): void;
+  /**
+   * out (0-d) = scale * sum over i of a[i, target[i]], summed in float64 and rounded once; a is
+   * [N, C] floating, target [N] int32 with values in [0, C) (checked by the kernel).
+   */
+  nllLoss(out: Arg, a: Arg, target: Arg, scale: number): void;
+  /** out [N, C] = 0 except out[i, target[i]] = scale * g, g being 0-d of out's dtype. */
+  nllLossBackward(out: Arg, g: Arg, target: Arg, scale: number): void;
 }
 
 const registry = new Map<string, Backend>();

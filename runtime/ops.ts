@@ -61,6 +61,11 @@ export const DATA_OPS = [
   // _log_softmax_backward_data)
   'logSoftmax',
   'logSoftmaxBackward',
+  // scale * sum_i x[i, t[i]] over rows of [N, C] log-probabilities, and its gradient (scale * g at
+  // each row's target, 0 elsewhere): nll_loss's mean and sum in one kernel each way instead of
+  // four small ones (PyTorch's nll_loss and nll_loss_backward)
+  'nllLoss',
+  'nllLossBackward',
 ] as const;
 export type DataOp = (typeof DATA_OPS)[number];
 

@@ -399,6 +399,30 @@ export function logSoftmaxBackward(g: Tensor, y: Tensor, dim: number): Tensor {
   return dispatch(logSoftmaxBackwardDef, [g, y], { dim });
 }
 
+export interface NllAttrs {
+  scale: number;
+}
+
+const nllLossDef = def<NllAttrs>('nllLoss', ([x, t], { scale }) => {
+  const out = allocLike(x, x.dtype, []);
+  x.storage.backend.nllLoss(out, x, t, scale);
+  return out;
+});
+/** scale * sum_i x[i, t[i]]: x [N, C] floating, t [N] int32 already checked in [0, C). */
+export function nllLoss(x: Tensor, t: Tensor, scale: number): Tensor {
+  return dispatch(nllLossDef, [x, t], { scale });
+}
+
+const nllLossBackwardDef = def<NllAttrs & { classes: number }>('nllLossBackward', ([g, t], { scale, classes }) => {
+  const out = allocLike(g, g.dtype, [t.shape[0], classes]);
+  if (out.storage.numel) g.storage.backend.nllLossBackward(out, g, t, scale);
+  return out;
+});
+/** The [N, classes] gradient of nllLoss: scale * g at each row's target, 0 elsewhere. */
+export function nllLossBackward(g: Tensor, t: Tensor, classes: number, scale: number): Tensor {
+  return dispatch(nllLossBackwardDef, [g, t], { scale, classes });
+}
+
 const gatherDef = def<{ dim: number }>('gather', ([x, index], { dim }) => {
   const out = allocLike(x, x.dtype, index.shape);
   if (out.storage.numel) x.storage.backend.gather(out, x, dim, index);

@@ -231,6 +231,36 @@ describe.skipIf(cpuBackend === null)('native cpu backend (skipped: build/Release
     expect(() => cpu.logSoftmax(outPair([2], 'float32').cpu, view([2], 'float32', 'contiguous').cpu, 1)).toThrow(/bad dim 1/);
   });
 
+  it('matches the reference on nllLoss and its backward, and names a target out of range', () => {
+    for (const dtype of ['float32', 'float64'] as DType[])
+      for (const [n, c] of [
+        [5, 4],
+        [128, 10],
+        [1, 1],
+        [0, 3],
+      ])
+        for (const layout of ['contiguous', 'transposed', 'offset'] as Layout[]) {
+          const a = view([n, c], dtype, layout, values(dtype, 61, false));
+          const t = view([n], 'int32', 'contiguous', Array.from({ length: n }, (_, i) => (i * 7) % c));
+          for (const scale of [-1, -1 / Math.max(n, 1)]) {
+            const out = outPair([], dtype);
+            cpu.nllLoss(out.cpu, a.cpu, t.cpu, scale);
+            ref.nllLoss(out.ref, a.ref, t.ref, scale);
+            check(out, `nllLoss ${dtype} [${n}, ${c}] ${layout} scale ${scale}`, dtype === 'float32' ? 1e-6 : 1e-12, 1e-6);
+            const g = view([], dtype, 'contiguous', [2.5]);
+            const grad = outPair([n, c], dtype, layout === 'transposed' ? 'transposed' : 'contiguous');
+            cpu.nllLossBackward(grad.cpu, g.cpu, t.cpu, scale);
+            ref.nllLossBackward(grad.ref, g.ref, t.ref, scale);
+            check(grad, `nllLossBackward ${dtype} [${n}, ${c}] ${layout} scale ${scale}`);
+          }
+        }
+    const bad = view([2], 'int32', 'contiguous', [1, 4]);
+    const x = view([2, 4], 'float32', 'contiguous');
+    expect(() => cpu.nllLoss(outPair([], 'float32').cpu, x.cpu, bad.cpu, -1)).toThrow(/nllLoss: index 4 is out of bounds for dimension with size 4/);
+    expect(() => cpu.nllLossBackward(outPair([2, 4], 'float32').cpu, view([], 'float32', 'contiguous').cpu, bad.cpu, -1)).toThrow(/index 4 is out of bounds/);
+    expect(() => cpu.nllLoss(outPair([], 'float32').cpu, x.cpu, view([3], 'int32', 'contiguous', [0, 0, 0]).cpu, -1)).toThrow(/expects \[N, C\]/);
+  });
+
   it('matches the reference on reductions over any set of axes', () => {
     const shapes = [[5], [3, 4], [2, 3, 4], [4, 1, 6], [0, 3], [3, 0]];
     for (const op of REDUCE_OPS)
@@ -521,6 +551,10 @@ describe.skipIf(cpuBackend === null)('native cpu backend (skipped: build/Release
         (x, y, z, _w, n) => cpu.scatterAdd(x, n, y, z),
         (x, y, z, _w, n) => cpu.indexSelect(x, y, n, z),
         (x, y, z, _w, n) => cpu.indexAdd(x, n, y, z),
+        (x, y, _z, _w, n) => cpu.logSoftmax(x, y, n),
+        (x, y, z, _w, n) => cpu.logSoftmaxBackward(x, y, z, n),
+        (x, y, z, _w, n) => cpu.nllLoss(x, y, z, n),
+        (x, y, z, _w, n) => cpu.nllLossBackward(x, y, z, n),
         (x) => cpu.read(x),
       ];
       let errors = 0;

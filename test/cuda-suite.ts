@@ -237,6 +237,28 @@ export function suite(title: string, dev: () => Backend, opts: SuiteOptions) {
       release();
     });
 
+    it('matches the reference on nllLoss and its backward (from its own kernels)', () => {
+      for (const dtype of DTYPES.filter((d) => d === 'float32' || d === 'float64'))
+        for (const [n, c] of [
+          [5, 4],
+          [128, 10],
+          [0, 3],
+        ]) {
+          const a = track(view([n, c], dtype, 'transposed', values(dtype, 61, false)));
+          const t = track(view([n], 'int32', 'contiguous', Array.from({ length: n }, (_, i) => (i * 7) % c)));
+          const out = track(outPair([], dtype));
+          dev().nllLoss(out.dev, a.dev, t.dev, -1 / Math.max(n, 1));
+          ref.nllLoss(out.ref, a.ref, t.ref, -1 / Math.max(n, 1));
+          check(out, `nllLoss ${dtype} [${n}, ${c}]`, dtype === 'float32' ? Math.max(opts.f32tol, 1e-6) : 1e-12, 1e-6);
+          const g = track(view([], dtype, 'contiguous', [2.5]));
+          const grad = track(outPair([n, c], dtype));
+          dev().nllLossBackward(grad.dev, g.dev, t.dev, -0.5);
+          ref.nllLossBackward(grad.ref, g.ref, t.ref, -0.5);
+          check(grad, `nllLossBackward ${dtype} [${n}, ${c}]`);
+        }
+      release();
+    });
+
     it('matches the reference on argmax/argmin (first extremum, NaN wins)', () => {
       const shapes = opts.light ? [[7], [3, 5], [2, 1, 4], [3, 0], [50, 3]] : [[7], [3, 5], [2, 1, 4], [4, 3, 2, 3], [3, 0], [50, 3]];
       for (const op of ARG_REDUCE_OPS)

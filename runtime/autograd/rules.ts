@@ -6,7 +6,7 @@
 import type { PrimitiveOp } from '../ops.js';
 import type { GradContext } from './node.js';
 import type { Tensor } from '../tensor.js';
-import type { BinaryAttrs, DimAttrs, ReduceAttrs, SliceAttrs, ViewStep } from '../prims.js';
+import type { BinaryAttrs, DimAttrs, NllAttrs, ReduceAttrs, SliceAttrs, ViewStep } from '../prims.js';
 import * as P from '../prims.js';
 import { broadcastShapes, sameShape } from '../shape.js';
 import { add, div, mul, neg, sub, where, sumTo, scalarLike } from '../functional/elementwise.js';
@@ -270,6 +270,17 @@ export const rules: Record<PrimitiveOp, Rule | null> = {
   },
   fill: null,
 
+  nllLoss: {
+    name: 'NllLossBackward0',
+    save: (ins) => [ins[1]],
+    backward: (g, ctx: GradContext<NllAttrs>) => [P.nllLossBackward(g, ctx.saved(0), ctx.inShapes[0][1], ctx.attrs.scale), null],
+  },
+  // linear in g: the upstream h at each row's target, summed and scaled, is nllLoss of h
+  nllLossBackward: {
+    name: 'NllLossBackwardBackward0',
+    save: (ins) => [ins[1]],
+    backward: (h, ctx: GradContext<NllAttrs>) => [P.nllLoss(h, ctx.saved(0), ctx.attrs.scale), null],
+  },
   logSoftmax: {
     name: 'LogSoftmaxBackward0',
     save: outOnly,

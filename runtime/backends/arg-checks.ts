@@ -139,6 +139,38 @@ export function logSoftmaxBackwardByParts(backend: Backend, out: Arg, g: Arg, y:
   }
 }
 
+/** nllLoss from a backend's own gather, reduce, fill and binary kernels. */
+export function nllLossByParts(backend: Backend, out: Arg, a: Arg, target: Arg, scale: number): void {
+  const n = a.shape[0];
+  const t: Arg = { ...target, shape: [n, 1], strides: [target.strides[0], 0] };
+  const picked = contiguousTemp(backend, a.dtype, [n, 1]);
+  const k = contiguousTemp(backend, a.dtype, []);
+  try {
+    const sum: Arg = { ...out, shape: [1, 1], strides: [0, 0] };
+    if (n > 0) backend.gather(picked, a, 1, t);
+    backend.reduce('sum', sum, picked, [0, 1]);
+    backend.fill(k, scale);
+    backend.binary('mul', out, out, k);
+  } finally {
+    backend.free(picked.buf);
+    backend.free(k.buf);
+  }
+}
+
+/** nllLossBackward from a backend's own fill, binary and scatterAdd kernels. */
+export function nllLossBackwardByParts(backend: Backend, out: Arg, g: Arg, target: Arg, scale: number): void {
+  const n = out.shape[0];
+  const v = contiguousTemp(backend, out.dtype, [n, 1]);
+  try {
+    backend.fill(out, 0);
+    backend.fill(v, scale);
+    backend.binary('mul', v, v, { ...g, shape: [n, 1], strides: [0, 0] });
+    backend.scatterAdd(out, 1, { ...target, shape: [n, 1], strides: [target.strides[0], 0] }, v);
+  } finally {
+    backend.free(v.buf);
+  }
+}
+
 /** The argument checks of the kernels a native backend shares, with its name in every message. */
 export function backendChecks(who: string) {
   const sameShape = (op: string, out: Arg, a: Arg) => checkSameShape(who, op, out, a);
@@ -220,6 +252,17 @@ export function backendChecks(who: string) {
         sameDType(op, out, a);
       }
       dim(op, d, out.shape.length);
+    },
+    /** nllLoss's views: a [N, C] floating, target [N] int32, the other [N, C] or 0-d as given. */
+    nll(op: string, wide: Arg, scalar: Arg, target: Arg): void {
+      if (wide.shape.length !== 2 || scalar.shape.length !== 0 || target.shape.length !== 1 || target.shape[0] !== wide.shape[0]) {
+        throw new RangeError(`${who}: ${op}: expects [N, C], a 0-d value and [N] targets, got [${wide.shape.join(', ')}], [${scalar.shape.join(', ')}] and [${target.shape.join(', ')}]`);
+      }
+      if (target.dtype !== 'int32') throw new TypeError(`${who}: ${op}: targets must be int32, got ${target.dtype}`);
+      if (wide.dtype !== 'float32' && wide.dtype !== 'float64' && wide.dtype !== 'float16' && wide.dtype !== 'bfloat16') {
+        throw new TypeError(`${who}: ${op}: needs a floating dtype, got ${wide.dtype}`);
+      }
+      sameDType(op, wide, scalar);
     },
     indexAdd(out: Arg, d: number, index: Arg, src: Arg): void {
       const nd = out.shape.length;

@@ -248,6 +248,14 @@ export const OPS: OpEntry[] = [
     grad: true,
   },
   {
+    // the nllLoss primitives (mean and sum over class indices), second derivatives included
+    name: 'crossEntropy',
+    fn: (x, t) => gb.nn.functional.crossEntropy(x, t).add(gb.nn.functional.nllLoss(x, t, { reduction: 'sum' })),
+    samples: [{ inputs: [{ shape: [5, 4] }, { shape: [5], domain: 'int', intHigh: 4 }] }, { inputs: [T([3, 6]), { shape: [3], domain: 'int', intHigh: 6 }] }],
+    grad: true,
+    gradgrad: true,
+  },
+  {
     name: 'scatterAdd',
     fn: (x, i, s) => x.scatterAdd(0, i, s),
     samples: [{ inputs: [{ shape: [3, 4] }, { shape: [5, 4], domain: 'int', intHigh: 3 }, { shape: [5, 4] }] }],

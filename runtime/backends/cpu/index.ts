@@ -38,6 +38,8 @@ interface Addon {
   indexAdd(): void;
   logSoftmax(): void;
   logSoftmaxBackward(): void;
+  nllLoss(): void;
+  nllLossBackward(): void;
   readonly threads: number;
   readonly avx2: boolean;
 }
@@ -367,6 +369,16 @@ function createBackend(addon: Addon): Backend {
       const [o, gv, yv] = rowViews([out, g, y]);
       S[put(put(put(0, o, 'logSoftmaxBackward'), gv, 'logSoftmaxBackward'), yv, 'logSoftmaxBackward')] = dim;
       if (numel(out.shape) > 0) addon.logSoftmaxBackward();
+    },
+    nllLoss(out, a, target, scale) {
+      check.nll('nllLoss', a, out, target);
+      S[put(put(put(0, out, 'nllLoss'), a, 'nllLoss'), target, 'nllLoss')] = scale;
+      addon.nllLoss();
+    },
+    nllLossBackward(out, g, target, scale) {
+      check.nll('nllLossBackward', out, g, target);
+      S[put(put(put(0, out, 'nllLossBackward'), g, 'nllLossBackward'), target, 'nllLossBackward')] = scale;
+      if (numel(out.shape) > 0) addon.nllLossBackward();
     },
   };
 

@@ -30,6 +30,8 @@ import {
   contiguousTemp,
   logSoftmaxBackwardByParts,
   logSoftmaxByParts,
+  nllLossBackwardByParts,
+  nllLossByParts,
   opCodes,
   withDtypes,
 } from '../arg-checks.js';
@@ -835,6 +837,14 @@ function createBackend(addon: Addon, dev: DeviceInfo): Backend {
     logSoftmaxBackward(out, g, y, dim) {
       check.rows('logSoftmaxBackward', out, [g, y], dim);
       logSoftmaxBackwardByParts(backend, out, g, y, dim);
+    },
+    nllLoss(out, a, target, scale) {
+      check.nll('nllLoss', a, out, target);
+      nllLossByParts(backend, out, a, target, scale);
+    },
+    nllLossBackward(out, g, target, scale) {
+      check.nll('nllLossBackward', out, g, target);
+      nllLossBackwardByParts(backend, out, g, target, scale);
     },
   };
   return backend;

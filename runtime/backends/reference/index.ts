@@ -249,6 +249,32 @@ export const referenceBackend: Backend = {
       for (let k = 0; k < len; k++) o[p[0] + k * so] = gv[p[1] + k * sg] - Math.exp(yv[p[2] + k * sy]) * s;
     });
   },
+  nllLoss(out, a, target, scale) {
+    const x = arr(a);
+    const t = arr(target);
+    const [n, c] = a.shape;
+    let s = 0;
+    for (let i = 0; i < n; i++) {
+      const k = t[target.offset + i * target.strides[0]];
+      if (k < 0 || k >= c) throw new RangeError(`nllLoss: index ${k} is out of bounds for dimension with size ${c}`);
+      s += x[a.offset + i * a.strides[0] + k * a.strides[1]];
+    }
+    arr(out)[out.offset] = scale * s;
+  },
+  nllLossBackward(out, g, target, scale) {
+    const o = arr(out);
+    const t = arr(target);
+    const [n, c] = out.shape;
+    const v = scale * arr(g)[g.offset];
+    for (let i = 0; i < n; i++) {
+      const k = t[target.offset + i * target.strides[0]];
+      if (k < 0 || k >= c) throw new RangeError(`nllLossBackward: index ${k} is out of bounds for dimension with size ${c}`);
+    }
+    walk(out.shape, [out], (p) => {
+      o[p[0]] = 0;
+    });
+    for (let i = 0; i < n; i++) o[out.offset + i * out.strides[0] + t[target.offset + i * target.strides[0]] * out.strides[1]] = v;
+  },
 };
 
 /**

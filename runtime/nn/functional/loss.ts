@@ -8,6 +8,7 @@ import { gather, indexSelect } from '../../functional/indexing.js';
 import { data } from '../../functional/convert.js';
 import { isFloating } from '../../dtype.js';
 import { renamed } from '../../functional/naming.js';
+import * as P from '../../prims.js';
 import { sameShape, shapeStr } from '../../shape.js';
 
 export type Reduction = 'mean' | 'sum' | 'none';
@@ -115,8 +116,12 @@ function nllLossComposite(input: Tensor, target: Tensor, opts: NLLOptions): Tens
   if (opts.weight == null && t.device === rows.device && checkedTargets('nllLoss', t, C, ignoreIndex).ignored === 0) {
     // every row counts with weight 1: the per-row weights would multiply by 1 and sum to the
     // row count, so leave them out (the same values, three ops fewer each step)
-    const loss = E.neg(reshape(gather(rows, 1, reshape(t, [-1, 1])), [-1]));
     const reduction = opts.reduction ?? 'mean';
+    if ((reduction === 'mean' || reduction === 'sum') && rows.shape[0] > 0 && isFloating(rows.dtype)) {
+      // the sum of the picked log-probabilities, negated and scaled, in one primitive each way
+      return P.nllLoss(rows, t, reduction === 'mean' ? -1 / rows.shape[0] : -1);
+    }
+    const loss = E.neg(reshape(gather(rows, 1, reshape(t, [-1, 1])), [-1]));
     if (reduction === 'none') return reshape(loss, outShape);
     if (reduction === 'sum') return R.sum(loss);
     if (reduction === 'mean') return E.div(R.sum(loss), t.numel());

@@ -181,6 +181,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   fn("indexAdd", Kernel<gb::k_index_add>);
   fn("logSoftmax", Kernel<gb::k_log_softmax>);
   fn("logSoftmaxBackward", Kernel<gb::k_log_softmax_backward>);
+  fn("nllLoss", Kernel<gb::k_nll_loss>);
+  fn("nllLossBackward", Kernel<gb::k_nll_loss_backward>);
   exports.Set("threads", Napi::Number::New(env, gb::ThreadPool::get().size()));
   exports.Set("avx2", Napi::Boolean::New(env, gb::vec_available()));
   return exports;

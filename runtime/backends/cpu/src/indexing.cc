@@ -1,5 +1,6 @@
 // gather, scatterAdd, indexSelect, indexAdd. Index values are checked here, before anything is
 // written, because they live in device memory that TypeScript does not read.
+#include <algorithm>
 #include <vector>
 #include "common.h"
 #include "kernels.h"
@@ -245,6 +246,47 @@ void k_index_select(Reader& r) {
   View index = r.view();
   if (!check_index(index, a.shape[dim], "indexSelect")) return;
   GB_BY_DTYPE(out.dt, index_select_typed, out, a, dim, index)
+}
+
+// nllLoss: out = scale * sum_i a[i, t[i]], summed in double and rounded once (the reference's way).
+void k_nll_loss(Reader& r) {
+  View out = r.view(), a = r.view(), t = r.view();
+  const double scale = r.num();
+  if (!check_index(t, a.shape[1], "nllLoss")) return;
+  const int32_t* ti = reinterpret_cast<const int32_t*>(t.p);
+  double s = 0;
+  if (a.dt == F32) {
+    const float* x = reinterpret_cast<const float*>(a.p);
+    for (int64_t i = 0; i < a.shape[0]; i++) s += x[i * a.st[0] + int64_t(ti[i * t.st[0]]) * a.st[1]];
+    *reinterpret_cast<float*>(out.p) = float(scale * s);
+  } else {
+    const double* x = reinterpret_cast<const double*>(a.p);
+    for (int64_t i = 0; i < a.shape[0]; i++) s += x[i * a.st[0] + int64_t(ti[i * t.st[0]]) * a.st[1]];
+    *reinterpret_cast<double*>(out.p) = scale * s;
+  }
+}
+
+// nllLossBackward: out [N, C] zero except out[i, t[i]] = scale * g.
+template <class T>
+void nll_backward_typed(const View& out, T v, const int32_t* ti, int64_t ts) {
+  T* o = reinterpret_cast<T*>(out.p);
+  const int64_t n = out.shape[0], c = out.shape[1], r0 = out.st[0], c0 = out.st[1];
+  for (int64_t i = 0; i < n; i++) {
+    T* row = o + i * r0;
+    if (c0 == 1) std::fill(row, row + c, T(0));
+    else
+      for (int64_t k = 0; k < c; k++) row[k * c0] = T(0);
+    row[int64_t(ti[i * ts]) * c0] = v;
+  }
+}
+
+void k_nll_loss_backward(Reader& r) {
+  View out = r.view(), g = r.view(), t = r.view();
+  const double scale = r.num();
+  if (!check_index(t, out.shape[1], "nllLossBackward")) return;
+  const int32_t* ti = reinterpret_cast<const int32_t*>(t.p);
+  if (out.dt == F32) nll_backward_typed<float>(out, float(scale * *reinterpret_cast<const float*>(g.p)), ti, t.st[0]);
+  else nll_backward_typed<double>(out, scale * *reinterpret_cast<const double*>(g.p), ti, t.st[0]);
 }
 
 void k_index_add(Reader& r) {

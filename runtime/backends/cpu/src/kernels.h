@@ -18,4 +18,6 @@ void k_index_select(Reader& r);
 void k_index_add(Reader& r);
 void k_log_softmax(Reader& r);
 void k_log_softmax_backward(Reader& r);
+void k_nll_loss(Reader& r);
+void k_nll_loss_backward(Reader& r);
 }  // namespace gb
