@@ -111,6 +111,30 @@ describe('autograd', () => {
     expect(v.grad!.toArray()).toEqual([0, 1]);
   });
 
+  test("relu's gradient goes into the incoming gradient's memory only when nothing else can see it", () => {
+    const x = gb.tensor([[-1, 2, -3, 4]], { dtype: 'float64', requiresGrad: true });
+    const w = gb.tensor([[1], [2], [3], [4]], { dtype: 'float64', requiresGrad: true });
+    // the incoming gradient of relu is the walk's own (a matmul's): written in place
+    x.relu().matmul(w).sum().backward();
+    expect(x.grad!.toArray()).toEqual([[0, 2, 0, 4]]);
+    // a hook sees it: the hook's tensor keeps its values
+    const y = gb.tensor([[-1, 2, -3, 4]], { dtype: 'float64', requiresGrad: true });
+    const r = y.relu();
+    let seenGrad: gb.Tensor | null = null;
+    r.registerHook((g) => void (seenGrad = g));
+    r.matmul(w).sum().backward();
+    expect(seenGrad!.toArray()).toEqual([[1, 2, 3, 4]]);
+    expect(y.grad!.toArray()).toEqual([[0, 2, 0, 4]]);
+    // retained: the retained .grad keeps its values too
+    const z = gb.tensor([[-1, 2, -3, 4]], { dtype: 'float64', requiresGrad: true });
+    const m = z.mul(1);
+    const rz = m.relu();
+    rz.retainGrad();
+    rz.matmul(w).sum().backward();
+    expect(rz.grad!.toArray()).toEqual([[1, 2, 3, 4]]);
+    expect(z.grad!.toArray()).toEqual([[0, 2, 0, 4]]);
+  });
+
   test('a second backward through a freed graph is a clear error, retainGraph keeps it', () => {
     const x = gb.tensor([1, 2], { requiresGrad: true });
     const y = x.exp().sum();

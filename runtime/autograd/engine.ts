@@ -154,7 +154,12 @@ function run(
         if (!capture) accumulateLeaf(node.variable, g, createGraph, (t) => (held.get(t.storage) ?? 0) <= 1 && made.has(t.storage) && !seen.has(t.storage) && !isKept(t.storage), seen);
       } else if (node.backwardFn) {
         const temps = free ? openScope() : null;
-        ins = node.backwardFn(g, node);
+        node.gradOwned = free && g === incoming && (held.get(g.storage) ?? 0) === 1 && made.has(g.storage) && !seen.has(g.storage) && !isKept(g.storage) && g.isContiguous() && g.offset === 0;
+        try {
+          ins = node.backwardFn(g, node);
+        } finally {
+          node.gradOwned = false;
+        }
         if (temps) {
           popScope(temps);
           // the rule's temporaries: free now, except what it returned

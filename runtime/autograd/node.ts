@@ -16,6 +16,12 @@ export interface GradContext<A = unknown> {
   saved(i: number): Tensor;
   /** Whether input i takes a gradient; rules skip the work for inputs that do not. */
   needs(i: number): boolean;
+  /**
+   * True while the rule runs when nothing but the walk can see the incoming gradient's memory
+   * and nothing records (Note [Gradient buffers]): an elementwise rule may write its result into
+   * it and return it, instead of filling fresh memory.
+   */
+  readonly gradOwned: boolean;
 }
 
 export type BackwardFn<A = unknown> = (g: Tensor, ctx: GradContext<A>) => (Tensor | null)[];
@@ -30,6 +36,7 @@ export class Node implements GradContext {
   hooks: TensorHook[] | null = null;
   /** The non-leaf tensor whose .grad is kept (retainGrad); weak so the graph does not pin it. */
   retainGradOf: WeakRef<Tensor> | null = null;
+  gradOwned = false;
 
   constructor(
     public name: string,

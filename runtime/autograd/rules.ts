@@ -13,6 +13,7 @@ import { add, div, mul, neg, sub, where, sumTo, scalarLike } from '../functional
 import { zerosLikeShape } from '../functional/creation.js';
 import { reshape, transpose } from '../functional/movement.js';
 import { sum } from '../functional/reduce.js';
+import { binaryInto } from '../functional/inplace.js';
 
 export interface Rule<A = any> {
   /** PyTorch's name for the node. */
@@ -102,7 +103,16 @@ export const rules: Record<PrimitiveOp, Rule | null> = {
   sigmoid: unaryRule('SigmoidBackward0', outOnly, (g, out) => mul(g, mul(out, sub(c(out, 1), out)))),
   // PyTorch's threshold_backward: the gradient where the output is positive (or NaN), else 0, in
   // one kernel that selects (a mask multiplied in would turn a NaN or inf gradient into NaN)
-  relu: unaryRule('ReluBackward0', outOnly, (g, out) => P.binary('reluBackward', g, out)),
+  relu: {
+    name: 'ReluBackward0',
+    save: outOnly,
+    backward: (g, ctx) => {
+      const out = ctx.saved(0);
+      // into the incoming gradient when the walk owns it: one fresh [N, features] buffer fewer
+      if (ctx.gradOwned && g.dtype === out.dtype && sameShape(g.shape, out.shape)) return [binaryInto(g, 'reluBackward', g, out)];
+      return [P.binary('reluBackward', g, out)];
+    },
+  },
   erf: unaryRule('ErfBackward0', x0, (g, x) =>
     mul(g, mul(c(x, 2 / Math.sqrt(Math.PI)), P.unary('exp', neg(mul(x, x))))),
   ),
