@@ -199,6 +199,12 @@ describe('optimizer behaviour', () => {
     a.sum().backward();
     opt.zeroGrad({ setToNone: false });
     expect(a.grad!.toArray()).toEqual([0, 0]);
+    // in place, as PyTorch's grad.zero_(): the same tensor, and NaN or inf become 0 too
+    const g = a.grad!;
+    g.fill_(NaN);
+    opt.zeroGrad({ setToNone: false });
+    expect(a.grad).toBe(g);
+    expect(g.toArray()).toEqual([0, 0]);
   });
 
   test('bad options and parameters are named', () => {

@@ -237,7 +237,8 @@ export class Module {
   /** Clears every parameter's gradient (sets it to null, PyTorch 2's default). */
   zeroGrad(opts?: { setToNone?: boolean }): void {
     for (const p of this.parameters()) {
-      if (opts?.setToNone === false && p.grad) p.grad = noGrad(() => p.grad!.mul(0));
+      // in place, as PyTorch's grad.zero_(): an inf or NaN becomes 0 (g * 0 kept NaN)
+      if (opts?.setToNone === false && p.grad) noGrad(() => p.grad!.zero_());
       else p.grad = null;
     }
   }

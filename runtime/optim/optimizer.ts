@@ -58,7 +58,8 @@ export abstract class Optimizer<O extends { lr: number }> {
     for (const g of this.paramGroups) {
       for (const p of g.params) {
         if (p.grad === null) continue;
-        if (opts?.setToNone === false) p.grad = noGrad(() => p.grad!.mul(0));
+        // in place, as PyTorch's grad.zero_(): an inf or NaN becomes 0 (g * 0 kept NaN)
+        if (opts?.setToNone === false) noGrad(() => p.grad!.zero_());
         else p.grad = null;
       }
     }
