@@ -99,76 +99,74 @@ function spread(kept: Arg, shape: readonly number[], dim: number): Arg {
   return { ...kept, shape, strides: kept.strides.map((s, d) => (d === dim ? 0 : s)) };
 }
 
+/** Runs fn, then frees the backend temporaries it used (also when it throws). */
+function withTemps(backend: Backend, temps: readonly Arg[], fn: () => void): void {
+  try {
+    fn();
+  } finally {
+    for (const t of temps) backend.free(t.buf);
+  }
+}
+
 /**
  * logSoftmax from a backend's own reduce, binary and unary kernels (five launches and two
  * temporaries), for a backend without a fused kernel: the same formula as the fused ones, with
  * each step rounded to the dtype.
  */
 export function logSoftmaxByParts(backend: Backend, out: Arg, a: Arg, dim: number): void {
-  const nd = a.shape.length;
   const kept = keptAlong(a.shape, dim);
-  const axes = nd === 0 ? [] : [dim];
+  const axes = a.shape.length === 0 ? [] : [dim];
   const m = contiguousTemp(backend, a.dtype, kept);
   const s = contiguousTemp(backend, a.dtype, kept);
   const e = contiguousTemp(backend, a.dtype, a.shape);
-  try {
+  withTemps(backend, [m, s, e], () => {
     backend.reduce('amax', m, a, axes);
     backend.binary('sub', out, a, spread(m, a.shape, dim));
     backend.unary('exp', e, out);
     backend.reduce('sum', s, e, axes);
     backend.unary('log', s, s);
     backend.binary('sub', out, out, spread(s, a.shape, dim));
-  } finally {
-    for (const t of [m, s, e]) backend.free(t.buf);
-  }
+  });
 }
 
 /** logSoftmaxBackward from a backend's own kernels: out = g - exp(y) * sum(g). */
 export function logSoftmaxBackwardByParts(backend: Backend, out: Arg, g: Arg, y: Arg, dim: number): void {
-  const kept = keptAlong(g.shape, dim);
-  const s = contiguousTemp(backend, g.dtype, kept);
+  const s = contiguousTemp(backend, g.dtype, keptAlong(g.shape, dim));
   const e = contiguousTemp(backend, g.dtype, g.shape);
-  try {
+  withTemps(backend, [s, e], () => {
     backend.reduce('sum', s, g, g.shape.length === 0 ? [] : [dim]);
     backend.unary('exp', e, y);
     backend.binary('mul', e, e, spread(s, g.shape, dim));
     backend.binary('sub', out, g, e);
-  } finally {
-    backend.free(s.buf);
-    backend.free(e.buf);
-  }
+  });
 }
+
+/** The [N] targets as an [N, 1] index along dim 1. */
+const column = (target: Arg, n: number): Arg => ({ ...target, shape: [n, 1], strides: [target.strides[0], 0] });
 
 /** nllLoss from a backend's own gather, reduce, fill and binary kernels. */
 export function nllLossByParts(backend: Backend, out: Arg, a: Arg, target: Arg, scale: number): void {
   const n = a.shape[0];
-  const t: Arg = { ...target, shape: [n, 1], strides: [target.strides[0], 0] };
   const picked = contiguousTemp(backend, a.dtype, [n, 1]);
   const k = contiguousTemp(backend, a.dtype, []);
-  try {
-    const sum: Arg = { ...out, shape: [1, 1], strides: [0, 0] };
-    if (n > 0) backend.gather(picked, a, 1, t);
-    backend.reduce('sum', sum, picked, [0, 1]);
+  withTemps(backend, [picked, k], () => {
+    if (n > 0) backend.gather(picked, a, 1, column(target, n));
+    backend.reduce('sum', { ...out, shape: [1, 1], strides: [0, 0] }, picked, [0, 1]);
     backend.fill(k, scale);
     backend.binary('mul', out, out, k);
-  } finally {
-    backend.free(picked.buf);
-    backend.free(k.buf);
-  }
+  });
 }
 
 /** nllLossBackward from a backend's own fill, binary and scatterAdd kernels. */
 export function nllLossBackwardByParts(backend: Backend, out: Arg, g: Arg, target: Arg, scale: number): void {
   const n = out.shape[0];
   const v = contiguousTemp(backend, out.dtype, [n, 1]);
-  try {
+  withTemps(backend, [v], () => {
     backend.fill(out, 0);
     backend.fill(v, scale);
     backend.binary('mul', v, v, { ...g, shape: [n, 1], strides: [0, 0] });
-    backend.scatterAdd(out, 1, { ...target, shape: [n, 1], strides: [target.strides[0], 0] }, v);
-  } finally {
-    backend.free(v.buf);
-  }
+    backend.scatterAdd(out, 1, column(target, n), v);
+  });
 }
 
 /** The argument checks of the kernels a native backend shares, with its name in every message. */

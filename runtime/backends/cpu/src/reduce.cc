@@ -320,6 +320,19 @@ void log_block(const float* t, float* e, int64_t n) {
   for (int64_t i = 0; i < n; i++) e[i] = std::log(t[i]);
 }
 
+// A row's largest value; a NaN anywhere makes it NaN (and so the whole row's result), as amax.
+template <class T>
+T row_max(const T* x, int64_t n, int64_t sx) {
+  T mx = -INFINITY;
+  bool nan = false;
+  for (int64_t k = 0; k < n; k++) {
+    const T v = x[k * sx];
+    nan |= v != v;
+    mx = v > mx ? v : mx;
+  }
+  return nan ? T(NAN) : mx;
+}
+
 // rows: m rows of n, row i's elements at o + i * ro + k * so (and likewise x)
 void log_softmax_rows(float* o, const float* x, int64_t m, int64_t n, int64_t ro, int64_t rx, int64_t so, int64_t sx) {
   float* t = block_scratch(size_t(2 * m * n + 2 * m));
@@ -329,14 +342,7 @@ void log_softmax_rows(float* o, const float* x, int64_t m, int64_t n, int64_t ro
   for (int64_t i = 0; i < m; i++) {
     const float* xr = x + i * rx;
     float* tr = t + i * n;
-    float mx = -INFINITY;
-    bool nan = false;
-    for (int64_t k = 0; k < n; k++) {
-      const float v = xr[k * sx];
-      nan |= v != v;
-      mx = v > mx ? v : mx;
-    }
-    if (nan) mx = NAN;  // a NaN makes the whole row NaN, as amax would
+    const float mx = row_max(xr, n, sx);
     for (int64_t k = 0; k < n; k++) tr[k] = xr[k * sx] - mx;
   }
   exp_block(t, e, m * n);
@@ -353,14 +359,7 @@ void log_softmax_rows(float* o, const float* x, int64_t m, int64_t n, int64_t ro
 void log_softmax_rows(double* o, const double* x, int64_t m, int64_t n, int64_t ro, int64_t rx, int64_t so, int64_t sx) {
   for (int64_t i = 0; i < m; i++) {
     const double* xr = x + i * rx;
-    double mx = -INFINITY;
-    bool nan = false;
-    for (int64_t k = 0; k < n; k++) {
-      const double v = xr[k * sx];
-      nan |= v != v;
-      mx = v > mx ? v : mx;
-    }
-    if (nan) mx = NAN;
+    const double mx = row_max(xr, n, sx);
     double acc = 0;
     for (int64_t k = 0; k < n; k++) acc += std::exp(xr[k * sx] - mx);
     const double l = std::log(acc);
