@@ -129,8 +129,9 @@ export function softmax(x: Tensor, dim: number): Tensor {
   const src = isFloating(x.dtype) ? x : P.copy(x, flags.defaultDtype);
   const d = normDim('softmax', dim, src.ndim);
   if (src.ndim === 0) return squeeze(softmax(unsqueeze(src, 0), 0), 0);
-  const e = exp(sub(src, detach(amax(src, d, true))));
-  return renamed(div(e, sum(e, d, true)), 'SoftmaxBackward0', x);
+  // exp(logSoftmax): two kernels each way instead of five and six; a row with +inf or of -inf
+  // gives NaN, as PyTorch's softmax does
+  return renamed(exp(P.logSoftmax(src, d)), 'SoftmaxBackward0', x);
 }
 
 export function logSoftmax(x: Tensor, dim: number): Tensor {
