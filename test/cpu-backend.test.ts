@@ -391,6 +391,10 @@ describe.skipIf(cpuBackend === null)('native cpu backend (skipped: build/Release
       run(1, 131, 600, 250, 'float64', false, false);
       run(1, 125, 530, 300, 'float32', false, true);
       run(1, 100, 300, 200, 'float32', false, false, false, true);
+      // panels packed a block of k at a time across a wide A^T or row-major B (rows >= 1 KiB
+      // apart), with partial last panels of each
+      run(1, 301, 70, 270, 'float32', true, false);
+      run(1, 263, 50, 300, 'float64', true, false);
     });
 
     it('propagates inf and nan like the reference', () => {

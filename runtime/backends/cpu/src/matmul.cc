@@ -242,6 +242,22 @@ GB_AVX2 int64_t pack_rows_f32_avx2(const float* x, int64_t rs, int64_t k, float*
 // contiguous for this view.
 template <class T, int P>
 void pack(const T* X, int64_t rs, int64_t cs, int64_t m, int64_t k, T* out) {
+  if (rs == 1 && cs * int64_t(sizeof(T)) >= 1024 && m >= 2 * P) {
+    // Each k's values for the panels are adjacent (A^T, or a row-major B) but consecutive k are
+    // cs apart, a page or more for a wide matrix: panel by panel, every value came from another
+    // page, past where the hardware prefetchers follow, and packing A was 12% of A^T B at 1024.
+    // Blocks of 8 k go across all panels at once: each of the 8 rows is read in order.
+    const int64_t full = m / P * P;
+    for (int64_t j0 = 0; j0 < k; j0 += 8) {
+      const int64_t j1 = std::min<int64_t>(j0 + 8, k);
+      for (int64_t p0 = 0; p0 < full; p0 += P)
+        for (int64_t j = j0; j < j1; j++) std::memcpy(out + p0 * k + j * P, X + j * cs + p0, P * sizeof(T));
+    }
+    if (full < m)
+      for (int64_t j = 0; j < k; j++)
+        for (int64_t r = 0; r < P; r++) out[full * k + j * P + r] = full + r < m ? X[j * cs + full + r] : T(0);
+    return;
+  }
   for (int64_t p0 = 0; p0 < m; p0 += P) {
     const int64_t h = std::min<int64_t>(P, m - p0);
     T* o = out + p0 * k;
