@@ -61,6 +61,20 @@ void add_row_f32(double* acc, const float* x, int64_t n) {
   for (int64_t i = 0; i < n; i++) acc[i] += double(x[i]);
 }
 
+// acc[i] += x[r * rs + i] for every row r, four rows per pass over acc (the same additions in the
+// same order as row by row, with a quarter of the accumulator loads and stores).
+#if GB_X86
+__attribute__((target_clones("avx2", "default")))
+#endif
+void add_rows_f32(double* acc, const float* x, int64_t rows, int64_t n, int64_t rs) {
+  int64_t r = 0;
+  for (; r + 4 <= rows; r += 4) {
+    const float *a = x + r * rs, *b = a + rs, *c = b + rs, *d = c + rs;
+    for (int64_t i = 0; i < n; i++) acc[i] = acc[i] + double(a[i]) + double(b[i]) + double(c[i]) + double(d[i]);
+  }
+  for (; r < rows; r++) add_row_f32(acc, x + r * rs, n);
+}
+
 double sum_row_f64(const double* x, int64_t n) {
   double lanes[16] = {0};
   int64_t i = 0;
@@ -135,6 +149,18 @@ void reduce_chunk(int op, const Loop& L, int64_t b, int64_t e) {
 template <class T>
 void reduce_typed(int op, const Loop& L, double* acc, int64_t nacc, double init) {
   constexpr int64_t kGrain = 1 << 16;
+  if constexpr (std::is_same<T, float>::value) {
+    // contiguous float32 rows onto one accumulator row: a sum over the batch, as a bias gradient
+    if (op == SUM && L.nd == 2 && L.st[0][0] == 0 && L.st[0][1] == 1 && L.st[1][1] == 1) {
+      const int64_t rows = L.shape[0], n = L.shape[1], rs = L.st[1][0];
+      double* a = reinterpret_cast<double*>(L.base[0]);
+      const float* x = reinterpret_cast<const float*>(L.base[1]);
+      if (L.total < 2 * kGrain) return add_rows_f32(a, x, rows, n, rs);
+      // threads take ranges of columns: disjoint accumulators, nothing to combine
+      parallel_for(n, std::max<int64_t>(16, kGrain / rows), [&](int64_t b, int64_t e) { add_rows_f32(a + b, x + b, rows, e - b, rs); });
+      return;
+    }
+  }
   if (L.total < 2 * kGrain) return reduce_chunk<T>(op, L, 0, L.total);
   const int64_t outer = L.shape[0];
   const int64_t inner = L.total / outer;
