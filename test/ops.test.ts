@@ -14,7 +14,6 @@ import { buildInput, hostValues, inputDtype } from './support/make-input.js';
 type BackendName = 'reference' | 'native' | 'cuda';
 const backends: BackendName[] = ['reference'];
 if (cpuBackend) backends.push('native');
-if (gb.cuda.isAvailable()) backends.push('cuda');
 
 let device = 'cpu';
 function on<T>(b: BackendName, fn: () => T): T {
@@ -25,10 +24,6 @@ function on<T>(b: BackendName, fn: () => T): T {
   } finally {
     device = prev;
   }
-}
-
-if (!gb.cuda.isAvailable()) {
-  test.skip(`op table on cuda (skipped: ${gb.cuda.unavailableReason()})`, () => {});
 }
 
 function run(entry: OpEntry, sample: Sample, vals: Float64Array[], dtype: DType, requiresGrad = false) {
@@ -140,38 +135,50 @@ function gradgradcheck(entry: OpEntry, sample: Sample, seed: number) {
   });
 }
 
-for (const entry of OPS) {
-  describe(entry.name, () => {
-    entry.samples.forEach((sample, si) => {
-      const label = sample.inputs.map((s) => `[${s.shape.join(',')}]${s.layout && s.layout !== 'contiguous' ? s.layout : ''}${s.domain === 'edge' ? ' edge' : ''}`).join(' ');
-      for (const b of backends) {
-        test(`forward on ${b} matches the reference: ${label}`, () => {
-          const vals = valuesOf(sample, 100 + si);
-          for (const dtype of ['float32', 'float64'] as const) {
-            const ref = on('reference', () => run(entry, sample, vals, dtype).outs);
-            const got = on(b, () => run(entry, sample, vals, dtype).outs);
-            expect(got.length).toBe(ref.length);
-            const rtol = dtype === 'float64' ? 1e-12 : entry.rtol ?? 2e-6;
-            got.forEach((o, k) => expectClose(o, ref[k], rtol, dtype === 'float64' ? 1e-12 : 1e-6, `${entry.name} output ${k} ${dtype}`));
-          }
-          // float32 agrees with float64 to float32 precision
-          const f32 = on(b, () => run(entry, sample, vals, 'float32').outs);
-          const f64 = on(b, () => run(entry, sample, vals, 'float64').outs);
-          f32.forEach((o, k) => {
-            const [a, e] = o.dtype === f64[k].dtype ? [o, f64[k]] : [o.double(), f64[k].double()];
-            expectClose(a, e, 1e-4, 1e-5, `${entry.name} float32 vs float64`);
-          });
-        });
-        if (entry.grad && !sample.noGrad) {
-          test(`float64 gradient check on ${b}: ${label}`, () => on(b, () => gradcheck(entry, sample, 200 + si)));
-          if (entry.gradgrad) {
-            test(`float64 second derivative check on ${b}: ${label}`, () => on(b, () => gradgradcheck(entry, sample, 300 + si)));
-          }
-        }
-      }
+/** Registers the table's forward and gradient checks of every op on the given backends. */
+function opTable(names: readonly BackendName[]): void {
+  for (const entry of OPS) {
+    describe(entry.name, () => {
+      entry.samples.forEach((sample, si) => {
+        const label = sample.inputs.map((s) => `[${s.shape.join(',')}]${s.layout && s.layout !== 'contiguous' ? s.layout : ''}${s.domain === 'edge' ? ' edge' : ''}`).join(' ');
+        for (const b of names) registerChecks(entry, sample, si, label, b);
+      });
+    });
+  }
+}
+
+function registerChecks(entry: OpEntry, sample: Sample, si: number, label: string, b: BackendName): void {
+  test(`forward on ${b} matches the reference: ${label}`, () => {
+    const vals = valuesOf(sample, 100 + si);
+    for (const dtype of ['float32', 'float64'] as const) {
+      const ref = on('reference', () => run(entry, sample, vals, dtype).outs);
+      const got = on(b, () => run(entry, sample, vals, dtype).outs);
+      expect(got.length).toBe(ref.length);
+      const rtol = dtype === 'float64' ? 1e-12 : entry.rtol ?? 2e-6;
+      got.forEach((o, k) => expectClose(o, ref[k], rtol, dtype === 'float64' ? 1e-12 : 1e-6, `${entry.name} output ${k} ${dtype}`));
+    }
+    // float32 agrees with float64 to float32 precision
+    const f32 = on(b, () => run(entry, sample, vals, 'float32').outs);
+    const f64 = on(b, () => run(entry, sample, vals, 'float64').outs);
+    f32.forEach((o, k) => {
+      const [a, e] = o.dtype === f64[k].dtype ? [o, f64[k]] : [o.double(), f64[k].double()];
+      expectClose(a, e, 1e-4, 1e-5, `${entry.name} float32 vs float64`);
     });
   });
+  if (entry.grad && !sample.noGrad) {
+    test(`float64 gradient check on ${b}: ${label}`, () => on(b, () => gradcheck(entry, sample, 200 + si)));
+    if (entry.gradgrad) {
+      test(`float64 second derivative check on ${b}: ${label}`, () => on(b, () => gradgradcheck(entry, sample, 300 + si)));
+    }
+  }
 }
+
+const cudaHere = gb.cuda.isAvailable();
+opTable(backends);
+// the same checks on the GPU, skipped (each with its reason) where there is none
+describe.skipIf(!cudaHere)(`op table on cuda${cudaHere ? '' : ` (skipped: ${gb.cuda.unavailableReason()})`}`, () => {
+  opTable(['cuda']);
+});
 
 describe('integer ops', () => {
   const g = new Generator(77);
@@ -179,7 +186,7 @@ describe('integer ops', () => {
   const a = ints(60, -9, 10);
   const b = ints(60, -3, 12);
   for (const { name, fn } of INT_OPS) {
-    for (const be of backends) {
+    for (const be of cudaHere ? [...backends, 'cuda' as const] : backends) {
       test(`${name} on int32 matches the reference on ${be}`, () => {
         const run1 = (x: BackendName) =>
           on(x, () => fn(gb.tensor(a, { dtype: 'int32', device }).reshape(6, 10), gb.tensor(b, { dtype: 'int32', device }).reshape(6, 10)));
