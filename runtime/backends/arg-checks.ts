@@ -1,6 +1,7 @@
 /**
- * Checks native backends make before any kernel touches memory, and the dtype fallbacks for calls
- * the kernels do not pair, shared so that the backends agree on behaviour and messages.
+ * Checks native backends make before any kernel touches memory, the dtype fallbacks for calls the
+ * kernels do not pair, and fused primitives composed from a backend's own kernels for one without
+ * a fused kernel: shared so that the backends agree on behaviour and messages.
  */
 import type { Arg, Backend } from '../backend.js';
 import type { DType } from '../dtype.js';

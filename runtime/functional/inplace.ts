@@ -128,6 +128,13 @@ export function binary_<T extends Tensor>(
   return inplace(self, compute, name, other);
 }
 
+/** into = x op y (y scaled by alpha for add/sub), written in place; the version counter moves. */
+function writeBinary(op: BinaryOp, into: Tensor, x: Tensor, y: Tensor, alpha: number | undefined): Tensor {
+  if (into.numel()) into.storage.backend.binary(op, into, P.broadcastArg(x, into.shape), P.broadcastArg(y, into.shape), alpha);
+  into.storage.version++;
+  return into;
+}
+
 function binaryIntoDef(op: BinaryOp): PrimDef<{ into: Tensor; alpha?: number }> {
   let d = binaryInplaceDefs.get(op);
   if (!d) {
@@ -135,11 +142,7 @@ function binaryIntoDef(op: BinaryOp): PrimDef<{ into: Tensor; alpha?: number }> 
       op,
       gradName: '',
       backward: null,
-      forward: ([x, y], { into, alpha: scale }) => {
-        if (into.numel()) into.storage.backend.binary(op, into, P.broadcastArg(x, into.shape), P.broadcastArg(y, into.shape), scale);
-        into.storage.version++;
-        return into;
-      },
+      forward: ([x, y], { into, alpha }) => writeBinary(op, into, x, y, alpha),
     };
     binaryInplaceDefs.set(op, d);
   }
@@ -161,11 +164,7 @@ function recordedIntoDef(op: 'add' | 'sub'): PrimDef<BinaryAttrs> {
       op,
       gradName: rule.name,
       backward: rule.backward,
-      forward: ([x, y], attrs) => {
-        if (x.numel()) x.storage.backend.binary(op, x, x, P.broadcastArg(y, x.shape), attrs?.alpha);
-        x.storage.version++;
-        return x;
-      },
+      forward: ([x, y], attrs) => writeBinary(op, x, x, y, attrs?.alpha),
     };
     recordedIntoDefs.set(op, d);
   }
