@@ -11,6 +11,7 @@ import {
   isRequestType,
   replyType,
   type ExecuteRequest,
+  type HistoryReply,
   type HistoryRequest,
   type ReplyContent,
   type RequestContent,
@@ -26,6 +27,16 @@ import {
   wallClock,
 } from './threads.js';
 import { codePointsToUtf16, utf16ToCodePoints } from './unicode.js';
+
+/** The history session number this kernel's cells are kept under (one per kernel process). */
+const SESSION = 1;
+
+interface HistoryEntry {
+  line: number;
+  input: string;
+  /** The result's text/plain, as IPython keeps `Out[n]`; null for a cell that showed none. */
+  output: string | null;
+}
 
 /** Quiet time after a cell before the language service starts loading (Note [language thread]). */
 const WARM_LANGUAGE_AFTER_IDLE_MS = 400;
@@ -48,7 +59,7 @@ export class JupyterKernel {
   readonly #pause: Uint8Array;
   readonly #evaluator: Evaluator;
   readonly #queue: QueuedRequest[] = [];
-  readonly #history: [number, number, string][] = [];
+  readonly #history: HistoryEntry[] = [];
   readonly comms: CommManager;
   #executionCount = 0;
   #pumping = false;
@@ -232,7 +243,8 @@ export class JupyterKernel {
     if (receivedAt <= this.#abortBefore) return { status: 'aborted', execution_count: this.#executionCount };
     if (storeHistory) this.#executionCount++;
     const count = this.#executionCount;
-    if (storeHistory) this.#history.push([1, count, code]);
+    const entry: HistoryEntry | undefined = storeHistory ? { line: count, input: code, output: null } : undefined;
+    if (entry) this.#history.push(entry);
     if (!silent) this.#send('iopub', 'execute_input', { code, execution_count: count }, m);
     // Loading TypeScript is the kernel's own work: an interrupt escalated to terminateExecution
     // must never land in it, so the cell counts as running only once it is loaded.
@@ -265,6 +277,7 @@ export class JupyterKernel {
       return { status: 'error', execution_count: count, ename, evalue, traceback };
     }
     if (outcome.result && !silent) {
+      if (entry) entry.output = String(outcome.result['text/plain'] ?? '');
       this.#send(
         'iopub',
         'execute_result',
@@ -281,19 +294,30 @@ export class JupyterKernel {
     return { status: 'ok', execution_count: count, user_expressions: userExpressions, payload: [] };
   }
 
-  #historyFor(req: HistoryRequest): [number, number, string][] {
+  /** As IPython's history manager: entries of this session, with the outputs when asked. */
+  #historyFor(req: HistoryRequest): HistoryReply['history'] {
+    const shape = (e: HistoryEntry): HistoryReply['history'][number] =>
+      req.output ? [SESSION, e.line, [e.input, e.output]] : [SESSION, e.line, e.input];
+    // Session 0 (or none) is the current one, as is a negative offset of 0; this kernel keeps no
+    // earlier sessions.
+    if (req.session !== undefined && req.session !== 0 && req.session !== SESSION) return [];
     switch (req.hist_access_type) {
       case 'tail':
-        return this.#history.slice(-(req.n ?? 10));
+        return this.#history.slice(-(req.n ?? 10)).map(shape);
       case 'range':
-        return this.#history.filter(
-          ([, n]) => n >= (req.start ?? 0) && (req.stop === undefined || n < req.stop),
-        );
+        return this.#history
+          .filter((e) => e.line >= (req.start ?? 0) && (req.stop === undefined || e.line < req.stop))
+          .map(shape);
       case 'search': {
         const escaped = String(req.pattern ?? '*').replace(/[.+^${}()|[\]\\]/g, '\\$&');
         const pattern = new RegExp('^' + escaped.replace(/\*/g, '.*').replace(/\?/g, '.') + '$', 's');
-        const found = this.#history.filter(([, , code]) => pattern.test(code));
-        return req.n ? found.slice(-req.n) : found;
+        let found = this.#history.filter((e) => pattern.test(e.input));
+        // unique: each input once, where it was last run.
+        if (req.unique) {
+          const last = new Map(found.map((e, i) => [e.input, i]));
+          found = found.filter((e, i) => last.get(e.input) === i);
+        }
+        return (req.n ? found.slice(-req.n) : found).map(shape);
       }
       default:
         return [];

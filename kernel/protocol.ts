@@ -71,7 +71,8 @@ export interface HistoryRequest {
 }
 export interface HistoryReply {
   status: 'ok';
-  history: [number, number, string][];
+  /** `[session, line, input]`, or `[session, line, [input, output]]` when output was asked. */
+  history: ([number, number, string] | [number, number, [string, string | null]])[];
 }
 
 export interface KernelInfoReply {

@@ -434,8 +434,14 @@ def scenario_stop_on_error():
 
 
 def scenario_history_comm():
+    run("40 + 2")
+    run("'again'")
+    run("40 + 2")
     run("const h1 = 1")
     hist = KC.history(hist_access_type="tail", n=2, reply=True, timeout=5)["content"]
+    with_output = KC.history(hist_access_type="tail", n=4, output=True, reply=True, timeout=5)["content"]
+    found = KC.history(hist_access_type="search", pattern="40*", reply=True, timeout=5)["content"]
+    unique = KC.history(hist_access_type="search", pattern="40*", unique=True, reply=True, timeout=5)["content"]
     run(
         "const comms = (globalThis as any)[Symbol.for('gradbook.comms')];\n"
         "comms.registerTarget('echo', (comm: any, data: any) => { comm.onMessage = (d: any) => comm.send({ echoed: d }); comm.send({ opened: data }) })"
@@ -452,7 +458,8 @@ def scenario_history_comm():
         if m["msg_type"] == "comm_msg":
             got.append(m["content"]["data"])
     info1 = KC.comm_info(target_name="echo", reply=True, timeout=5)["content"]
-    return {"history": hist["history"], "comm_data": got, "comms_before": info0["comms"], "comms_after": info1["comms"]}
+    return {"history": hist["history"], "with_output": with_output["history"],
+            "search": found["history"], "unique": unique["history"], "comm_data": got, "comms_before": info0["comms"], "comms_after": info1["comms"]}
 
 
 def scenario_magics():

@@ -199,6 +199,20 @@ describe('kernel through jupyter_client', () => {
   it('keeps history and runs a comm that code in the kernel registered', () => {
     const h = r.history_comm;
     expect(h.history.at(-1)).toEqual([1, expect.any(Number), 'const h1 = 1']);
+    expect(h.with_output.map((e: unknown[]) => e[2])).toEqual([
+      ['40 + 2', '42'],
+      ["'again'", "'again'"],
+      ['40 + 2', '42'],
+      ['const h1 = 1', null],
+    ]);
+    const line = (name: string) => h[name].map((e: unknown[]) => [e[1], e[2]]);
+    const [first, , third] = h.with_output.map((e: unknown[]) => e[1]);
+    expect(line('search')).toEqual([
+      [first, '40 + 2'],
+      [third, '40 + 2'],
+    ]);
+    // unique: each input once, where it was last run.
+    expect(line('unique')).toEqual([[third, '40 + 2']]);
     expect(h.comm_data).toEqual([{ opened: { x: 1 } }, { echoed: { y: 2 } }]);
     expect(h.comms_before).toEqual({});
     expect(h.comms_after).toEqual({ c1: { target_name: 'echo' } });
