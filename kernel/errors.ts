@@ -2,7 +2,7 @@
 // back through esbuild's source map to the line the person wrote.
 import { SourceMap } from 'node:module';
 import { inspect } from 'node:util';
-import { CellSyntaxError, type ColumnShift } from './transform.js';
+import { CellSyntaxError, unshiftColumn, type ColumnShift } from './transform.js';
 
 export interface ErrorReport {
   ename: string;
@@ -10,13 +10,21 @@ export interface ErrorReport {
   traceback: string[];
 }
 
+interface CellMap {
+  sourceMap: string;
+  shifts: ColumnShift[];
+  sourceShifts: ColumnShift[];
+  /** The script's last line, the wrapper's own `})()`. */
+  lastLine: number;
+}
+
 /** Source maps by script file name; parsed only when an error needs one. */
 export class CellMaps {
-  readonly #raw = new Map<string, { map: string; shifts: ColumnShift[]; lastLine: number }>();
+  readonly #raw = new Map<string, CellMap>();
   readonly #parsed = new Map<string, SourceMap>();
 
-  add(fileName: string, sourceMap: string, shifts: ColumnShift[], lastLine: number): void {
-    this.#raw.set(fileName, { map: sourceMap, shifts, lastLine });
+  add(fileName: string, cell: CellMap): void {
+    this.#raw.set(fileName, cell);
   }
 
   /** The wrapper's own `})()` line: a frame there is the kernel calling the cell, not user code. */
@@ -29,17 +37,19 @@ export class CellMaps {
     if (!raw) return undefined;
     let sm = this.#parsed.get(fileName);
     if (!sm) {
-      sm = new SourceMap(JSON.parse(raw.map));
+      sm = new SourceMap(JSON.parse(raw.sourceMap));
       this.#parsed.set(fileName, sm);
     }
-    // Undo the rewrite's column shifts, right to left, to get back to esbuild's column.
-    for (const [l, c, delta] of [...raw.shifts].reverse()) if (l === line && column - 1 >= c) column -= delta;
-    const entry = sm.findEntry(line - 1, Math.max(0, column - 1)) as {
+    // Undo the rewrite's column shifts to get back to esbuild's column, map to the text esbuild
+    // read, and undo the shifts made on that text to get to the cell as written.
+    const jsColumn = unshiftColumn(raw.shifts, line, column - 1);
+    const entry = sm.findEntry(line - 1, Math.max(0, jsColumn)) as {
       originalLine?: number;
       originalColumn?: number;
     };
     if (entry.originalLine === undefined) return undefined;
-    return { line: entry.originalLine + 1, column: (entry.originalColumn ?? 0) + 1 };
+    const original = unshiftColumn(raw.sourceShifts, entry.originalLine + 1, entry.originalColumn ?? 0);
+    return { line: entry.originalLine + 1, column: original + 1 };
   }
 }
 

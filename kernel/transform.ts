@@ -15,12 +15,29 @@ import type * as TS from 'typescript';
  *     wrapper) and are copied to the global at the wrapper's start;
  *   - `import x, {y as z} from 'm'` → `;({default: x, y: z} = await __gradbook.import("m"))`, and
  *     `import(...)` anywhere → `__gradbook.import(...)`, which resolves from the notebook's folder;
- *   - the last expression statement becomes the wrapper's return value.
+ *   - the cell's completion value becomes the wrapper's return value (Note [completion value]).
  * Everything runs inside `(async () => { ... })()` so top-level await works; the wrapper's
  * prefix sits on line 1 and adds no newline.
  */
 
+/**
+ * Note [completion value]
+ * A cell shows what a script's completion value would be (ECMAScript's UpdateEmpty rules, as Node's
+ * REPL shows them for a script and V8's REPL mode for one with top-level await): `if (c) { 1 }`,
+ * `try { f() } catch (e) { e.message }`, a loop's last iteration, a labelled block. The wrapper is a
+ * function, whose own value is only what it returns, so the rewrite keeps the completion value in a
+ * local (COMPLETION) and returns it at the end:
+ *   - an expression statement in completion position (outside any function, class or `finally`)
+ *     becomes `COMPLETION = (expr)`;
+ *   - `if`, loops, `switch`, `try` and `with` complete with `undefined` when their body completes
+ *     with nothing (`1; if (false) {}` is undefined), so each first sets COMPLETION to undefined,
+ *     as does a `catch` block (a throw discards what the `try` block had computed);
+ *   - declarations, `break`, `continue` and empty statements leave it as it was.
+ * "The last assignment that ran" is then exactly the completion value: a statement with an empty
+ * completion assigns nothing, and every other one assigns its value last.
+ */
 export const HOST = '__gradbook';
+const COMPLETION = `${HOST}_value`;
 
 export interface CompiledCell {
   /** JavaScript ready for vm.Script; evaluates to a Promise of the last expression's value. */
@@ -36,6 +53,8 @@ export interface CompiledCell {
    * right of that column on that line sits `delta` characters right of where esbuild put it.
    */
   shifts: ColumnShift[];
+  /** The shifts the completion rewrite made on the TypeScript text esbuild's map points into. */
+  sourceShifts: ColumnShift[];
 }
 
 export type ColumnShift = [line: number, column: number, delta: number];
@@ -60,10 +79,36 @@ interface Edit {
 }
 
 export function compileCell(ts: Ts, source: string, fileName: string): CompiledCell {
+  // As Node's REPL: a cell that starts with `{` and does not end in `;` is first read as an object
+  // literal (`{ a: 1 }` shows the object, not a block labelled `a`), and as statements if that
+  // fails. The newline keeps a trailing line comment from swallowing the parenthesis.
+  if (/^\s*\{/.test(source) && !/;\s*$/.test(source)) {
+    try {
+      return compileStatements(ts, source, fileName, true);
+    } catch (err) {
+      if (!(err instanceof CellSyntaxError)) throw err;
+    }
+  }
+  return compileStatements(ts, source, fileName, false);
+}
+
+function compileStatements(ts: Ts, source: string, fileName: string, objectLiteral: boolean): CompiledCell {
+  // The completion value is kept on the TypeScript text, before esbuild, which drops expression
+  // statements it sees no effect in (`-1`, `'a' + 'b'`) and so would lose a cell's value.
+  const sourceEdits: Edit[] = [];
+  let hasResult = true;
+  if (objectLiteral) {
+    sourceEdits.push({ start: 0, end: 0, text: `${COMPLETION} = (` });
+    sourceEdits.push({ start: source.length, end: source.length, text: '\n)' });
+  } else {
+    const tsFile = ts.createSourceFile(fileName, source, ts.ScriptTarget.ES2022, true, ts.ScriptKind.TS);
+    hasResult = completionEdits(ts, tsFile, tsFile.statements, sourceEdits);
+  }
+  const edited = applyEdits(source, sourceEdits, 0);
   let js: string;
   let sourceMap: string;
   try {
-    const out = transformSync(source, {
+    const out = transformSync(edited.text, {
       loader: 'ts',
       sourcefile: fileName,
       sourcemap: 'external',
@@ -77,17 +122,17 @@ export function compileCell(ts: Ts, source: string, fileName: string): CompiledC
   } catch (err) {
     const first = (err as TransformFailure).errors?.[0];
     if (!first) throw err;
-    throw new CellSyntaxError(first.text, first.location?.line ?? 1, first.location?.column ?? 0);
+    const line = first.location?.line ?? 1;
+    const column = unshiftColumn(edited.shifts, line, first.location?.column ?? 0);
+    throw new CellSyntaxError(first.text, line, column);
   }
   const sf = ts.createSourceFile(fileName + '.js', js, ts.ScriptTarget.ES2022, true, ts.ScriptKind.JS);
   const edits: Edit[] = [];
   const declared = new Set<string>();
   const functions: string[] = [];
   const statements = sf.statements;
-  let hasResult = false;
 
-  for (const [index, stmt] of statements.entries()) {
-    const isLast = index === statements.length - 1;
+  for (const stmt of statements) {
     rewriteImportCalls(ts, stmt, edits);
     if (ts.isImportDeclaration(stmt)) {
       edits.push(importEdit(ts, sf, stmt));
@@ -124,32 +169,90 @@ export function compileCell(ts: Ts, source: string, fileName: string): CompiledC
       edits.push({ start: stmt.getStart(sf), end: stmt.end, text: blankKeepingLines(stmt.getText(sf)) });
     } else if (ts.isExportAssignment(stmt)) {
       edits.push({ start: stmt.getStart(sf), end: stmt.expression.getStart(sf), text: '' });
-      if (isLast) {
-        hasResult = true;
-        edits.push(...returnEdits(sf, stmt.expression));
-      }
-    } else if (isLast && ts.isExpressionStatement(stmt)) {
-      hasResult = true;
-      edits.push(...returnEdits(sf, stmt.expression));
     }
   }
 
   const names = [...declared];
   const head = names.length > 0 ? `var ${names.join(', ')}; ` : '';
   const publish = functions.map((f) => `globalThis.${f} = ${f}; `).join('');
-  const prefix = `${head}(async () => { ${publish}`;
+  const local = hasResult ? `let ${COMPLETION}; ` : '';
+  const prefix = `${head}(async () => { ${local}${publish}`;
   const { text: body, shifts } = applyEdits(js, edits, prefix.length);
-  const script = `${prefix}${body.replace(/\n$/, '')}\n})()`;
+  const ret = hasResult ? `return ${COMPLETION}; ` : '';
+  const script = `${prefix}${body.replace(/\n$/, '')}\n${ret}})()`;
   shifts.unshift([1, prefix.length, prefix.length]);
-  return { script, sourceMap, declared: names, hasResult, shifts };
+  return { script, sourceMap, declared: names, hasResult, shifts, sourceShifts: edited.shifts };
 }
 
-function returnEdits(sf: TS.SourceFile, expr: TS.Expression): Edit[] {
-  // Parenthesised so `return` followed by a newline inside the expression still returns it.
-  return [
-    { start: expr.getStart(sf), end: expr.getStart(sf), text: 'return (' },
-    { start: expr.end, end: expr.end, text: ')' },
-  ];
+/** A column (0-based) in edited text, moved back to where it was before `shifts` were made. */
+export function unshiftColumn(shifts: readonly ColumnShift[], line: number, column: number): number {
+  for (let i = shifts.length - 1; i >= 0; i--) {
+    const [l, c, delta] = shifts[i]!;
+    if (l === line && column >= c) column -= delta;
+  }
+  return column;
+}
+
+/**
+ * Adds the edits of Note [completion value] for a statement list; true when some statement in it
+ * can complete with a value (the cell then returns COMPLETION).
+ */
+function completionEdits(ts: Ts, sf: TS.SourceFile, statements: readonly TS.Statement[], edits: Edit[]): boolean {
+  let any = false;
+  const assign = (expr: TS.Expression): void => {
+    any = true;
+    // Parenthesised so a comma expression or a newline inside it stays one value.
+    edits.push({ start: expr.getStart(sf), end: expr.getStart(sf), text: `${COMPLETION} = (` });
+    edits.push({ start: expr.end, end: expr.end, text: ')' });
+  };
+  const reset = `${COMPLETION} = void 0; `;
+  // Sets COMPLETION to undefined as `stmt` starts; a statement that is a loop's or an if's whole
+  // body gets braces, so the reset stays inside that body. Call what it returns once the
+  // statement's own edits are pushed (the closing brace goes after them).
+  const resetBefore = (stmt: TS.Statement): (() => void) => {
+    any = true;
+    let outer: TS.Node = stmt;
+    while (ts.isLabeledStatement(outer.parent)) outer = outer.parent;
+    const at = outer.getStart(sf);
+    const p = outer.parent;
+    const inList = ts.isSourceFile(p) || ts.isBlock(p) || ts.isCaseClause(p) || ts.isDefaultClause(p);
+    edits.push({ start: at, end: at, text: inList ? reset : `{${reset}` });
+    return () => {
+      if (!inList) edits.push({ start: outer.end, end: outer.end, text: '}' });
+    };
+  };
+  const visit = (stmt: TS.Statement): void => {
+    if (ts.isExpressionStatement(stmt)) assign(stmt.expression);
+    else if (ts.isExportAssignment(stmt)) assign(stmt.expression);
+    else if (ts.isBlock(stmt)) stmt.statements.forEach(visit);
+    else if (ts.isLabeledStatement(stmt)) visit(stmt.statement);
+    else if (ts.isIfStatement(stmt)) {
+      const close = resetBefore(stmt);
+      visit(stmt.thenStatement);
+      if (stmt.elseStatement) visit(stmt.elseStatement);
+      close();
+    } else if (ts.isIterationStatement(stmt, false) || ts.isWithStatement(stmt)) {
+      const close = resetBefore(stmt);
+      visit(stmt.statement);
+      close();
+    } else if (ts.isSwitchStatement(stmt)) {
+      const close = resetBefore(stmt);
+      for (const clause of stmt.caseBlock.clauses) clause.statements.forEach(visit);
+      close();
+    } else if (ts.isTryStatement(stmt)) {
+      const close = resetBefore(stmt);
+      visit(stmt.tryBlock);
+      const handler = stmt.catchClause?.block;
+      if (handler) {
+        const at = handler.getStart(sf) + 1;
+        edits.push({ start: at, end: at, text: ` ${reset}` });
+        visit(handler);
+      }
+      close();
+    }
+  };
+  statements.forEach(visit);
+  return any;
 }
 
 function stripExport(ts: Ts, sf: TS.SourceFile, stmt: TS.Statement, edits: Edit[]): void {
@@ -230,8 +333,12 @@ function applyEdits(
   edits: Edit[],
   firstLineOffset: number,
 ): { text: string; shifts: ColumnShift[] } {
-  // Stable sort: insertions at one position keep the order they were pushed in.
-  const sorted = edits.map((e, i) => ({ ...e, i })).sort((a, b) => a.start - b.start || a.i - b.i);
+  // Stable sort: insertions at one position keep the order they were pushed in, and come before a
+  // replacement that starts there (which would otherwise swallow them).
+  const inserts = (e: Edit) => (e.start === e.end ? 0 : 1);
+  const sorted = edits
+    .map((e, i) => ({ ...e, i }))
+    .sort((a, b) => a.start - b.start || inserts(a) - inserts(b) || a.i - b.i);
   const shifts: ColumnShift[] = [];
   let out = '';
   let at = 0;
