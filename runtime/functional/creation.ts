@@ -162,26 +162,51 @@ export function eye(n: number, m = n, opts?: TensorOptions): Tensor {
   return finish(fromHost(vals, [n, m], dtype, device), opts);
 }
 
-function randomFill(op: string, shape: readonly number[] | number, opts: TensorOptions | undefined, gen: (g: ReturnType<typeof generatorFor>) => number, fallback: DType = flags.defaultDtype): Tensor {
+// Random values are made a chunk at a time into scratch arrays kept across calls, then written to
+// the tensor: a 128 x 784 randn per step (a synthetic batch) made 1.2 MB of host garbage arrays.
+const RANDOM_CHUNK = 1 << 16;
+let randomScratch: Float64Array | undefined;
+const typedScratch = new Map<DType, TypedArray>();
+
+function randomFill(op: string, shape: readonly number[] | number, opts: TensorOptions | undefined, fill: (g: ReturnType<typeof generatorFor>, out: Float64Array) => void, fallback: DType = flags.defaultDtype): Tensor {
   const s = shapeArg(op, shape);
   const { dtype, device } = resolve(opts, fallback);
   if (op !== 'randint' && !isFloating(dtype)) throw new TypeError(`${op}: expected a floating point dtype, got ${dtype}`);
   const g = generatorFor(device);
   const n = numelOf(s);
-  const vals = new Float64Array(n);
-  for (let i = 0; i < n; i++) vals[i] = gen(g);
-  return finish(fromHost(vals, s, dtype, device), opts);
+  if (dtype !== 'float32' && dtype !== 'float64' && dtype !== 'int32') {
+    const vals = new Float64Array(n);
+    fill(g, vals);
+    return finish(fromHost(vals, s, dtype, device), opts);
+  }
+  const backend = backendForDevice(device);
+  const t = P.allocTensor(backend, device, dtype, s);
+  randomScratch ??= new Float64Array(RANDOM_CHUNK);
+  let typed = typedScratch.get(dtype);
+  if (!typed) typedScratch.set(dtype, (typed = arrayFor(dtype, RANDOM_CHUNK)));
+  for (let at = 0; at < n; at += RANDOM_CHUNK) {
+    const m = Math.min(RANDOM_CHUNK, n - at);
+    const part = m === RANDOM_CHUNK ? randomScratch : randomScratch.subarray(0, m);
+    fill(g, part);
+    if (dtype === 'float64') backend.write(t.storage.buf, dtype, part, at);
+    else {
+      const out = m === RANDOM_CHUNK ? typed : typed.subarray(0, m);
+      out.set(part);
+      backend.write(t.storage.buf, dtype, out, at);
+    }
+  }
+  return finish(t, opts);
 }
 
 export function rand(shape: readonly number[] | number, opts?: TensorOptions): Tensor {
   const f32 = (opts?.dtype ?? flags.defaultDtype) === 'float32';
   // float32 keeps 24 random bits so a value never rounds up to 1.0
-  return randomFill('rand', shape, opts, (g) => (f32 ? Math.floor(g.random() * 16777216) / 16777216 : g.random()));
+  return randomFill('rand', shape, opts, (g, out) => g.fillUniform(out, 0, 1, f32));
 }
 export function randn(shape: readonly number[] | number, opts?: TensorOptions): Tensor {
-  return randomFill('randn', shape, opts, (g) => g.normal());
+  return randomFill('randn', shape, opts, (g, out) => g.fillNormal(out));
 }
 export function randint(low: number, high: number, shape: readonly number[] | number, opts?: TensorOptions): Tensor {
   if (!(high > low)) throw new RangeError(`randint: random_ expects 'from' to be less than 'to', but got from=${low} >= to=${high}`);
-  return randomFill('randint', shape, opts, (g) => g.randint(low, high), 'int32');
+  return randomFill('randint', shape, opts, (g, out) => g.fillRandint(out, low, high), 'int32');
 }

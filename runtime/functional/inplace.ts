@@ -291,7 +291,8 @@ export function random_<T extends Tensor>(self: T, kind: 'uniform' | 'normal', a
   const g = generatorFor(self.device);
   const n = self.numel();
   const vals = new Float64Array(n);
-  for (let i = 0; i < n; i++) vals[i] = kind === 'uniform' ? a + (b - a) * g.random() : a + b * g.normal();
+  if (kind === 'uniform') g.fillUniform(vals, a, b);
+  else g.fillNormal(vals, a, b);
   return inplace(self, (x) => fromHost(vals, x.shape, x.dtype, x.device), `${kind}_`);
 }
 
