@@ -10,11 +10,11 @@
 // box spreads over all columns instead of landing on one; every figure is the median of all
 // samples a peer gave over all rounds.
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { build } from 'esbuild';
+import { bundleRuntime } from './bundle.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = dirname(here);
@@ -34,37 +34,7 @@ const SLOW_S = 6;
 /** A peer process is stopped after this long; the run goes on without its figures. */
 const PEER_TIMEOUT_S = 180;
 
-// gradbook is bundled from source with esbuild (a dependency already), so the bench measures the
-// working tree whatever the state of dist/, and type errors elsewhere cannot stop it. The native
-// backend looks for build/Release/ beside the package.json of the package it runs from: the
-// bundle gets a package of its own, with a copy of the addon taken now, so that a rebuild
-// during the run (which deletes the addon for a while) cannot switch later rounds to the
-// reference backend.
-// (not cpu-kernels.js's folder, gradbook-bench/, which must keep finding the live build/)
-const outdir = join(root, 'node_modules', '.cache', 'gradbook-bench-runtime');
-rmSync(outdir, { recursive: true, force: true });
-mkdirSync(join(outdir, 'build', 'Release'), { recursive: true });
-writeFileSync(join(outdir, 'package.json'), JSON.stringify({ name: 'gradbook', private: true, type: 'module' }));
-const addon = join(root, 'build', 'Release', 'gradbook_cpu.node');
-// a build/ touched in the last minute without the addon is a rebuild under way: wait for it
-for (let waited = 0; !existsSync(addon) && waited < 180; waited += 5) {
-  const building = existsSync(join(root, 'build')) && Date.now() - statSync(join(root, 'build')).mtimeMs < 60_000;
-  if (!building) break;
-  if (waited === 0) console.error('bench: the native addon is being rebuilt; waiting for it (up to 3 minutes)');
-  await new Promise((resolve) => setTimeout(resolve, 5000));
-}
-// a few seconds more: the linker may still be writing it
-if (existsSync(addon) && Date.now() - statSync(addon).mtimeMs < 5000) await new Promise((resolve) => setTimeout(resolve, 5000));
-if (existsSync(addon)) copyFileSync(addon, join(outdir, 'build', 'Release', 'gradbook_cpu.node'));
-const gradbookBundle = join(outdir, 'runtime-gradbook.mjs');
-await build({
-  entryPoints: [join(here, 'runtime-gradbook.ts')],
-  bundle: true,
-  platform: 'node',
-  format: 'esm',
-  outfile: gradbookBundle,
-  logLevel: 'error',
-});
+const gradbookBundle = await bundleRuntime(join(here, 'runtime-gradbook.ts'), 'gradbook-bench-runtime');
 
 const commands = {
   gradbook: [process.execPath, [gradbookBundle], REFERENCE ? { BENCH_BACKEND: 'reference' } : {}],
