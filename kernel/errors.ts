@@ -2,7 +2,7 @@
 // back through esbuild's source map to the line the person wrote.
 import { SourceMap } from 'node:module';
 import { inspect } from 'node:util';
-import { CellSyntaxError, unshiftColumn, type ColumnShift } from './transform.js';
+import { CellSyntaxError, unshiftColumn, type CompiledCell } from './transform.js';
 
 export interface ErrorReport {
   ename: string;
@@ -10,13 +10,10 @@ export interface ErrorReport {
   traceback: string[];
 }
 
-interface CellMap {
-  sourceMap: string;
-  shifts: ColumnShift[];
-  sourceShifts: ColumnShift[];
+type CellMap = Pick<CompiledCell, 'sourceMap' | 'shifts' | 'sourceShifts'> & {
   /** The script's last line, the wrapper's own `})()`. */
   lastLine: number;
-}
+};
 
 /** Source maps by script file name; parsed only when an error needs one. */
 export class CellMaps {

@@ -220,7 +220,8 @@ export class CellEvaluator implements Evaluator {
   ): Promise<{ value: unknown; hasResult: boolean }> {
     const compiled = await this.#compile(code);
     const fileName = `cell${++this.#scripts}.ts`;
-    this.#maps.add(fileName, { ...compiled, lastLine: compiled.script.split('\n').length });
+    const { sourceMap, shifts, sourceShifts } = compiled;
+    this.#maps.add(fileName, { sourceMap, shifts, sourceShifts, lastLine: compiled.script.split('\n').length });
     for (const name of compiled.declared) this.#declared.add(name);
     const script = new vm.Script(compiled.script, { filename: fileName });
     if (!cell)
