@@ -47,6 +47,7 @@ class TypeCheckError extends Error {
 
 export const INTERRUPT_KEY = Symbol.for('gradbook.interrupt');
 export const PAUSE_KEY = Symbol.for('gradbook.pause');
+export const FRONTEND_KEY = Symbol.for('gradbook.frontend');
 
 export interface EvaluatorOptions {
   magics?: MagicRegistry;
@@ -56,6 +57,8 @@ export interface EvaluatorOptions {
   colors?: boolean;
   /** Language service on its own thread (default: when the compiled worker file exists). */
   languageWorker?: boolean;
+  /** Where output lands, for views that update in place (runtime/viz, Note [front end]). */
+  frontend?: 'notebook' | 'terminal';
 }
 
 export class CellEvaluator implements Evaluator {
@@ -71,9 +74,11 @@ export class CellEvaluator implements Evaluator {
   #running: { cell: CellContext; reject: (e: Error) => void } | undefined;
   readonly typecheck = { enabled: false };
   readonly #colors: boolean;
+  readonly #frontend: 'notebook' | 'terminal';
 
   constructor(options: EvaluatorOptions = {}) {
     this.#colors = options.colors ?? false;
+    this.#frontend = options.frontend ?? 'notebook';
     this.#language = new LanguageServiceClient({ worker: options.languageWorker });
     this.#magics = options.magics ?? magicRegistry;
     this.#interruptFlag = options.interruptFlag ?? new Int32Array(new SharedArrayBuffer(4));
@@ -297,6 +302,17 @@ export class CellEvaluator implements Evaluator {
           target.sink.display(toMimeBundle(next), { displayId, update: true });
         },
       };
+    };
+    // Views that redraw in place (live plots, progress bars) display bundles through this; it
+    // takes a bundle as it is, where display() above makes one from a value.
+    g[FRONTEND_KEY] = {
+      kind: this.#frontend,
+      display: (bundle: MimeBundle, options: { displayId: string; update?: boolean }) => {
+        const cell = currentCell();
+        if (!cell) return;
+        cell.flush();
+        cell.sink.display(bundle, { displayId: options.displayId, update: options.update ?? false });
+      },
     };
     g.clearOutput = (options: { wait?: boolean } = {}) => {
       const cell = requireCell('clearOutput');

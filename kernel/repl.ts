@@ -17,7 +17,7 @@ export async function startRepl(): Promise<number> {
   const tty = Boolean(input.isTTY && process.stdout.isTTY);
   const colors = tty && process.stdout.hasColors?.() === true && !process.env.NO_COLOR;
   const paint = (code: number, text: string) => (colors ? `\x1b[${code}m${text}\x1b[0m` : text);
-  const evaluator = new CellEvaluator({ colors });
+  const evaluator = new CellEvaluator({ colors, frontend: 'terminal' });
   evaluator.warmUp();
   let buffer = '';
   let count = 0;

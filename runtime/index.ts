@@ -40,3 +40,7 @@ export const autograd = { backward, grad, detectAnomaly };
  */
 export { cuda } from './backends/cuda/index.js';
 export type { CudaMemoryStats } from './backends/cuda/index.js';
+
+/** Views: gb.viz.summary, graph, line, scatter, hist, heatmap, image, live, term (see runtime/viz). */
+export * as viz from './viz/index.js';
+export { progress } from './viz/live.js';

@@ -517,9 +517,16 @@ export class Tensor {
   [Symbol.for('nodejs.util.inspect.custom')](): string {
     return formatTensorOf(this);
   }
-  [Symbol.for('Jupyter.display')](): Record<string, string> {
-    return { 'text/plain': formatTensorOf(this) };
+  [Symbol.for('Jupyter.display')](): Record<string, unknown> {
+    const text = formatTensorOf(this);
+    return richTensorDisplay ? { ...richTensorDisplay(this), 'text/plain': text } : { 'text/plain': text };
   }
+}
+
+/** The rich view (runtime/viz) registers itself here, so tensor.ts need not import it. */
+let richTensorDisplay: ((t: Tensor) => Record<string, unknown>) | undefined;
+export function setTensorDisplay(fn: (t: Tensor) => Record<string, unknown>): void {
+  richTensorDisplay = fn;
 }
 
 /** A tensor that owns fresh contiguous storage. */

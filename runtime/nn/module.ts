@@ -311,9 +311,15 @@ export class Module {
   [Symbol.for('nodejs.util.inspect.custom')](): string {
     return this.toString();
   }
-  [Symbol.for('Jupyter.display')](): Record<string, string> {
-    return { 'text/plain': this.toString() };
+  [Symbol.for('Jupyter.display')](): Record<string, unknown> {
+    return richModuleDisplay ? richModuleDisplay(this) : { 'text/plain': this.toString() };
   }
+}
+
+/** The module summary (runtime/viz) registers itself here, so module.ts need not import it. */
+let richModuleDisplay: ((m: Module) => Record<string, unknown>) | undefined;
+export function setModuleDisplay(fn: (m: Module) => Record<string, unknown>): void {
+  richModuleDisplay = fn;
 }
 
 /** Holds submodules in a list, registered as '0', '1', ... */
